@@ -3,12 +3,30 @@
 The package behind the rbmtut book.  One concept per module:
 
 - :mod:`rbmtut.data`: MNIST (four-tier lookup), binarisation, toy sets, batches;
+- :mod:`rbmtut.rbm`: the Bernoulli RBM (energy, free energy, conditionals);
+- :mod:`rbmtut.gibbs`: block Gibbs steps, k-step and persistent chains;
+- :mod:`rbmtut.training`: CD-k, PCD-k, the surrogate loss and ``fit_rbm``;
+- :mod:`rbmtut.estimators`: reconstruction, pseudo-likelihood, exact and AIS log Z;
+- :mod:`rbmtut.plotting`: image tiles, curves and histograms;
 - :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
 """
 
 __version__ = "0.1.0"
 
-from . import data, notebook
+from . import data, estimators, gibbs, notebook, plotting, rbm, training
 from .notebook import setup_notebook
+from .rbm import BernoulliRBM
+from .training import fit_rbm
 
-__all__ = ["data", "notebook", "setup_notebook"]
+__all__ = [
+    "BernoulliRBM",
+    "data",
+    "estimators",
+    "fit_rbm",
+    "gibbs",
+    "notebook",
+    "plotting",
+    "rbm",
+    "setup_notebook",
+    "training",
+]

@@ -1,0 +1,120 @@
+"""Block Gibbs sampling in an RBM: single steps, k-step chains, persistent chains.
+
+Because the conditionals factorise, a whole layer is sampled at once:
+``h ~ p(h | v)`` then ``v ~ p(v | h)`` is one Gibbs step.  Chains of ``k``
+steps are a ``tf.while_loop``, so they compile into one graph and run many
+chains (one per row) in parallel.  Chapter 2 (``02_gibbs_cd_pcd``) uses them
+for CD-k, PCD-k, fantasy particles and "dreaming".
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import tensorflow as tf
+
+from .rbm import BernoulliRBM, sample_bernoulli
+
+__all__ = ["ChainState", "gibbs_step", "gibbs_chain", "PersistentChains"]
+
+
+class ChainState(NamedTuple):
+    """The end of a Gibbs chain.
+
+    Attributes:
+        v: visible sample after the last step, (n, n_visible).
+        v_probs: ``p(v | h)`` that ``v`` was drawn from, (n, n_visible).
+        h: the hidden sample that produced ``v``, (n, n_hidden).
+    """
+
+    v: tf.Tensor
+    v_probs: tf.Tensor
+    h: tf.Tensor
+
+
+def gibbs_step(rbm: BernoulliRBM, v: tf.Tensor, rng: tf.random.Generator) -> ChainState:
+    """One block Gibbs step ``v -> h ~ p(h|v) -> v' ~ p(v|h)``.
+
+    Args:
+        rbm: the model.
+        v: current visible states (n, n_visible).
+        rng: source of randomness.
+
+    Returns:
+        A :class:`ChainState` with the new visible sample.
+    """
+    h = rbm.sample_hidden(tf.cast(v, rbm.dtype), rng)
+    v_probs = rbm.visible_probs(h)
+    return ChainState(sample_bernoulli(v_probs, rng), v_probs, h)
+
+
+def gibbs_chain(
+    rbm: BernoulliRBM, v0: tf.Tensor, k, rng: tf.random.Generator
+) -> ChainState:
+    """Run ``k >= 1`` Gibbs steps from ``v0``, one independent chain per row.
+
+    The loop is a ``tf.while_loop``: inside ``tf.function`` it is a single
+    graph node however large ``k`` is (``k`` may be a tensor).
+
+    Args:
+        rbm: the model.
+        v0: starting visible states (n, n_visible).
+        k: number of steps, a Python int or scalar int tensor, at least 1.
+        rng: source of randomness.
+
+    Returns:
+        The :class:`ChainState` after ``k`` steps.
+    """
+    if isinstance(k, int) and k < 1:
+        raise ValueError(f"k must be at least 1; got {k}.")
+    first = gibbs_step(rbm, v0, rng)
+
+    def body(i, state):
+        return i + 1, gibbs_step(rbm, state.v, rng)
+
+    _, last = tf.while_loop(
+        lambda i, _: i < k, body, (tf.constant(1), first), parallel_iterations=1
+    )
+    return last
+
+
+class PersistentChains(tf.Module):
+    """Fantasy particles whose state survives between calls (PCD).
+
+    The chains are a non-trainable ``tf.Variable`` (n_chains, n_visible), so
+    they are saved by ``tf.train.Checkpoint`` together with the model.
+
+    Args:
+        initial: starting states (n_chains, n_visible) in [0, 1], e.g. random
+            binary vectors or a batch of training data.
+        name: module name.
+    """
+
+    def __init__(self, initial, name: str | None = None):
+        super().__init__(name=name)
+        initial = tf.convert_to_tensor(initial)
+        if initial.shape.rank != 2:
+            raise ValueError(
+                f"initial chain states must be (n_chains, n_visible); got shape {initial.shape}."
+            )
+        self.v = tf.Variable(initial, trainable=False, name="chains")
+
+    @property
+    def n_chains(self) -> int:
+        """Number of parallel chains."""
+        return int(self.v.shape[0])
+
+    def advance(self, rbm: BernoulliRBM, k, rng: tf.random.Generator) -> ChainState:
+        """Run ``k`` Gibbs steps from the stored states and store the result.
+
+        Args:
+            rbm: the model (its current parameters).
+            k: number of steps (>= 1).
+            rng: source of randomness.
+
+        Returns:
+            The :class:`ChainState` after the steps.
+        """
+        state = gibbs_chain(rbm, tf.cast(self.v, rbm.dtype), k, rng)
+        self.v.assign(tf.cast(state.v, self.v.dtype))
+        return state

@@ -1,0 +1,115 @@
+"""Figures for the book (matplotlib only): image tiles, training curves, histograms."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["tile_images", "plot_tiles", "plot_curves", "plot_histograms"]
+
+
+def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
+                normalize: str = "each") -> np.ndarray:
+    """Arrange flat images in a grid, one image per tile.
+
+    Args:
+        images: (n, height * width) or (n, height, width).
+        shape: (height, width) of one image; inferred for square images.
+        n_cols: tiles per row (default: about sqrt(n)).
+        pad: pixels of padding between tiles (drawn at the grid's minimum).
+        normalize: ``"each"`` rescales every tile to [0, 1] (for weight
+            filters), ``"none"`` keeps values (for probabilities and pixels).
+
+    Returns:
+        A 2-D array, the whole grid.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim == 3:
+        shape = images.shape[1:]
+        images = images.reshape(len(images), -1)
+    if images.ndim != 2 or len(images) == 0:
+        raise ValueError(f"images must be a non-empty (n, pixels) array; got shape {images.shape}.")
+    if shape is None:
+        side = int(round(math.sqrt(images.shape[1])))
+        if side * side != images.shape[1]:
+            raise ValueError("images are not square; pass shape=(height, width).")
+        shape = (side, side)
+    if normalize not in ("each", "none"):
+        raise ValueError("normalize must be 'each' or 'none'.")
+    if normalize == "each":
+        lo = images.min(axis=1, keepdims=True)
+        span = images.max(axis=1, keepdims=True) - lo
+        images = (images - lo) / np.where(span > 0, span, 1.0)
+    n = len(images)
+    n_cols = n_cols or int(math.ceil(math.sqrt(n)))
+    n_rows = int(math.ceil(n / n_cols))
+    h, w = shape
+    grid = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad), images.min())
+    for k, image in enumerate(images):
+        r, c = divmod(k, n_cols)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        grid[top : top + h, left : left + w] = image.reshape(h, w)
+    return grid
+
+
+def plot_tiles(images, shape=None, *, n_cols=None, title=None, ax=None, normalize="each",
+               cmap="gray"):
+    """Show :func:`tile_images` of ``images`` on ``ax`` (a new figure by default); return the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6))
+    ax.imshow(tile_images(images, shape, n_cols=n_cols, normalize=normalize), cmap=cmap,
+              interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_curves(curves: dict, *, xlabel="epoch", ylabel="", title=None, ax=None, x=None,
+                logy=False):
+    """Plot several named curves (name -> sequence of values) on one axes.
+
+    Args:
+        curves: mapping of label to a 1-D sequence; or to a pair ``(xs, ys)``.
+        xlabel, ylabel, title: axis labels.
+        ax: axes to draw on (default: a new figure).
+        x: common x values for curves given as plain sequences (default 1..n).
+        logy: logarithmic y axis.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for label, values in curves.items():
+        if isinstance(values, tuple) and len(values) == 2:
+            xs, ys = values
+        else:
+            ys = np.asarray(values)
+            xs = np.arange(1, len(ys) + 1) if x is None else x
+        ax.plot(xs, ys, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_histograms(values: dict, *, bins=50, xlabel="", title=None, ax=None):
+    """Overlaid, normalised histograms of several named samples; return the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for label, v in values.items():
+        ax.hist(np.ravel(v), bins=bins, density=True, alpha=0.5, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax

@@ -1,0 +1,148 @@
+"""Pseudo-likelihood, reconstruction error, AIS and Gibbs stationarity vs exact answers."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rbmtut import estimators
+from rbmtut.gibbs import PersistentChains, gibbs_chain, gibbs_step
+from conftest import BruteForce, random_rbm
+
+
+def test_pseudo_likelihood_matches_brute_force(small_rbm):
+    ref = BruteForce(small_rbm)
+    f = ref.free_energy()
+    d = small_rbm.n_visible
+    expected = []
+    for k in range(len(ref.V)):
+        total = 0.0
+        for i in range(d):
+            flipped = k ^ (1 << i)  # the state with bit i flipped
+            total += -f[k] - np.logaddexp(-f[k], -f[flipped])
+        expected.append(total)
+    got = estimators.pseudo_log_likelihood(small_rbm, ref.V, batch_size=3).numpy()
+    assert abs(got - np.mean(expected)) < 1e-5
+
+
+def test_stochastic_pseudo_likelihood_is_unbiased(small_rbm):
+    ref = BruteForce(small_rbm)
+    v = np.repeat(ref.V[:4], 5000, axis=0)  # 20,000 rows, one random bit each
+    exact = estimators.pseudo_log_likelihood(small_rbm, v[::5000]).numpy()
+    rng = tf.random.Generator.from_seed(0)
+    # Per-row values to get the estimator's own standard error.
+    index = rng.uniform((len(v), 1), maxval=small_rbm.n_visible, dtype=tf.int32)
+    rows = small_rbm.n_visible * estimators._flip_log_conditionals(
+        small_rbm, tf.constant(v), index
+    ).numpy()[:, 0]
+    std_err = rows.std() / np.sqrt(len(rows))
+    estimate = estimators.pseudo_log_likelihood(
+        small_rbm, v, stochastic=True, rng=tf.random.Generator.from_seed(1)
+    ).numpy()
+    assert abs(estimate - exact) < 4 * std_err + 1e-9
+    with pytest.raises(ValueError, match="rng"):
+        estimators.pseudo_log_likelihood(small_rbm, v, stochastic=True)
+
+
+def test_reconstruction_cross_entropy_matches_numpy():
+    rbm = random_rbm(5, 3, 1.0, seed=2)
+    v = binary_rows = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 1, 1]], np.float64)
+    W, b, c = (p.numpy() for p in rbm.parameters)
+    h = 1 / (1 + np.exp(-(v @ W + c)))
+    p = 1 / (1 + np.exp(-(h @ W.T + b)))
+    expected = -(v * np.log(p) + (1 - v) * np.log(1 - p)).sum(1).mean()
+    got = estimators.reconstruction_cross_entropy(rbm, binary_rows).numpy()
+    assert abs(got - expected) < 1e-9
+
+
+def test_state_codes_and_empirical_distribution():
+    v = np.array([[1, 0, 0], [0, 1, 1], [1, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(estimators.state_codes(v).numpy(), [1, 6, 1, 7])
+    p = estimators.empirical_distribution(v).numpy()
+    np.testing.assert_allclose(p, [0, 0.5, 0, 0, 0, 0, 0.25, 0.25])
+    assert estimators.total_variation(p, np.full(8, 1 / 8)) == pytest.approx(0.625)
+
+
+def test_gibbs_chains_reach_the_exact_distribution():
+    """Many parallel chains: TV(empirical, exact) falls to the sampling-noise level."""
+    rbm = random_rbm(5, 4, 1.0, seed=7)
+    exact = estimators.exact_visible_distribution(rbm).numpy()
+    n = 100_000
+    # With n samples over 32 states, E[TV] <= 0.5 * sqrt(32 / (2 pi n)/ ... ) ~ 0.006.
+    noise_tv = 0.5 * np.sum(np.sqrt(2 * exact * (1 - exact) / (np.pi * n)))
+    assert noise_tv < 0.01
+    rng = tf.random.Generator.from_seed(0)
+    start = tf.zeros([n, 5], tf.float64)  # a bad start: every chain at 00000
+    tv_start = estimators.total_variation(estimators.empirical_distribution(start), exact)
+    end = gibbs_chain(rbm, start, 30, rng)
+    tv_end = estimators.total_variation(estimators.empirical_distribution(end.v), exact)
+    assert tv_start > 0.5  # the check can fail: the start is far away
+    assert tv_end <= 0.02
+    assert tv_end < 3 * noise_tv
+
+
+def test_gibbs_chain_is_k_steps_and_reproducible():
+    rbm = random_rbm(4, 3, 1.0, seed=3)
+    v0 = tf.ones([7, 4], tf.float64)
+    g1, g2 = tf.random.Generator.from_seed(9), tf.random.Generator.from_seed(9)
+    chained = gibbs_chain(rbm, v0, 3, g1)
+    v = v0
+    for _ in range(3):
+        state = gibbs_step(rbm, v, g2)
+        v = state.v
+    np.testing.assert_array_equal(chained.v.numpy(), v.numpy())
+    np.testing.assert_array_equal(chained.v_probs.numpy(), state.v_probs.numpy())
+    g3 = tf.random.Generator.from_seed(9)
+    compiled = tf.function(lambda x: gibbs_chain(rbm, x, 3, g3).v)
+    eager = gibbs_chain(rbm, v0, 3, tf.random.Generator.from_seed(9)).v
+    np.testing.assert_array_equal(compiled(v0).numpy(), eager.numpy())
+    with pytest.raises(ValueError, match="k must"):
+        gibbs_chain(rbm, v0, 0, g1)
+
+
+def test_persistent_chains_keep_their_state():
+    rbm = random_rbm(4, 3, 1.0, seed=3)
+    chains = PersistentChains(tf.zeros([50, 4], tf.float64))
+    assert chains.n_chains == 50 and not chains.v.trainable
+    state = chains.advance(rbm, 2, tf.random.Generator.from_seed(0))
+    np.testing.assert_array_equal(chains.v.numpy(), state.v.numpy())
+    assert chains.v.numpy().sum() > 0
+
+
+def test_ais_agrees_with_exact_log_partition():
+    rbm = random_rbm(20, 12, 1.0, seed=11)  # non-trivial weights, 2**12 hidden states
+    exact = estimators.exact_log_partition(rbm).numpy()
+    betas = estimators.ais_schedule("linear", 1000)
+    small = estimators.ais_log_partition(rbm, n_runs=50, betas=betas, seed=0)
+    big = estimators.ais_log_partition(rbm, n_runs=800, betas=betas, seed=1)
+    assert abs(big.log_z - exact) <= 3 * big.std_err
+    assert abs(big.log_z - exact) <= 0.1
+    assert big.log_z_low < exact < big.log_z_high
+    # The standard error shrinks like 1/sqrt(M): 16x more runs, ~4x smaller.
+    assert big.std_err < small.std_err / 2
+    assert len(big.log_weights) == 800
+
+
+def test_ais_with_a_data_base_rate_and_the_paper_schedule():
+    rbm = random_rbm(10, 8, 0.5, seed=5)
+    x = (np.random.default_rng(0).random((500, 10)) < 0.3).astype(np.float64)
+    base = estimators.base_rate_bias(x)
+    result = estimators.ais_log_partition(
+        rbm, n_runs=20, base_bias=base, betas=estimators.ais_schedule()[::10]
+    )
+    exact = estimators.exact_log_partition(rbm).numpy()
+    assert abs(result.log_z - exact) <= max(3 * result.std_err, 0.05)
+    assert len(estimators.ais_schedule()) == 14_501
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"betas": [0.0, 0.5]}, "0 to 1"),
+        ({"betas": [0.0, 0.6, 0.5, 1.0]}, "increasing"),
+        ({"n_runs": 1}, "n_runs"),
+        ({"base_bias": np.zeros(3)}, "base_bias"),
+    ],
+)
+def test_ais_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        estimators.ais_log_partition(random_rbm(4, 3, 1.0, 0), **kwargs)

@@ -1,0 +1,130 @@
+"""The RBM's energies, conditionals and exact partition function vs brute force."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rbmtut import estimators
+from rbmtut.rbm import BernoulliRBM, check_binary_input
+from conftest import BruteForce, random_rbm
+
+
+def test_free_energy_marginalises_the_joint(small_rbm):
+    ref = BruteForce(small_rbm)
+    got = small_rbm.free_energy(tf.constant(ref.V)).numpy()
+    np.testing.assert_allclose(got, ref.free_energy(), rtol=0, atol=1e-5)
+
+
+def test_hidden_free_energy_marginalises_the_joint(small_rbm):
+    ref = BruteForce(small_rbm)
+    got = small_rbm.hidden_free_energy(tf.constant(ref.H)).numpy()
+    expected = -np.log(ref.p_h) - ref.log_z
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+
+
+def test_energy_matches_the_table(small_rbm):
+    ref = BruteForce(small_rbm)
+    v = np.repeat(ref.V, len(ref.H), axis=0)
+    h = np.tile(ref.H, (len(ref.V), 1))
+    got = small_rbm.energy(tf.constant(v), tf.constant(h)).numpy().reshape(ref.energy.shape)
+    np.testing.assert_allclose(got, ref.energy, rtol=1e-12, atol=1e-9)
+
+
+def test_factorised_conditionals_equal_those_of_the_joint(small_rbm):
+    ref = BruteForce(small_rbm)
+    # p(h_j = 1 | v) = sum_{h: h_j = 1} p(v, h) / p(v)
+    p_h_given_v = (ref.joint @ ref.H) / ref.p_v[:, None]
+    np.testing.assert_allclose(
+        small_rbm.hidden_probs(tf.constant(ref.V)).numpy(), p_h_given_v, atol=1e-5
+    )
+    p_v_given_h = (ref.joint.T @ ref.V) / ref.p_h[:, None]
+    np.testing.assert_allclose(
+        small_rbm.visible_probs(tf.constant(ref.H)).numpy(), p_v_given_h, atol=1e-5
+    )
+
+
+def test_exact_log_partition_matches_brute_force(small_rbm):
+    ref = BruteForce(small_rbm)
+    assert abs(estimators.exact_log_partition(small_rbm).numpy() - ref.log_z) < 1e-5
+    # Chunked enumeration gives the same answer as one pass.
+    chunked = estimators.exact_log_partition(small_rbm, chunk_bits=1).numpy()
+    assert abs(chunked - ref.log_z) < 1e-5
+
+
+def test_exact_visible_distribution_and_log_likelihood(small_rbm):
+    ref = BruteForce(small_rbm)
+    p = estimators.exact_visible_distribution(small_rbm).numpy()
+    np.testing.assert_allclose(p, ref.p_v, atol=1e-7)
+    log_z = estimators.exact_log_partition(small_rbm)
+    ll = estimators.log_likelihood(small_rbm, ref.V[:3], log_z).numpy()
+    assert abs(ll - np.log(ref.p_v[:3]).mean()) < 1e-5
+
+
+def test_exact_model_statistics_match_brute_force(small_rbm):
+    ref = BruteForce(small_rbm)
+    vh, v, h = (t.numpy() for t in estimators.exact_model_statistics(small_rbm))
+    np.testing.assert_allclose(vh, ref.V.T @ ref.joint @ ref.H, atol=1e-6)
+    np.testing.assert_allclose(v, ref.p_v @ ref.V, atol=1e-6)
+    np.testing.assert_allclose(h, ref.p_h @ ref.H, atol=1e-6)
+
+
+def test_free_energy_is_finite_for_huge_activations():
+    rbm = random_rbm(4, 3, 1.0, seed=0)
+    rbm.W.assign(tf.fill([4, 3], tf.constant(500.0, tf.float64)))
+    f = rbm.free_energy(tf.ones([1, 4], tf.float64)).numpy()
+    assert np.all(np.isfinite(f)) and f[0] < -5000  # log(1+exp(2000)) would overflow
+
+
+def test_exact_log_partition_refuses_large_models():
+    with pytest.raises(ValueError, match="ais_log_partition"):
+        estimators.exact_log_partition(BernoulliRBM(30, 25))
+
+
+def test_init_visible_bias_from_data_matches_log_odds():
+    x = np.array([[1, 0, 1], [1, 0, 0], [0, 0, 1], [1, 0, 1]], np.float32)
+    rbm = BernoulliRBM(3, 2)
+    rbm.init_visible_bias_from_data(x, eps=1e-3)
+    p = np.clip(x.mean(0), 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(rbm.b.numpy(), np.log(p / (1 - p)), rtol=1e-6)
+
+
+def test_sampling_is_reproducible_and_has_the_right_mean():
+    rbm = random_rbm(3, 4, 1.0, seed=1, dtype=tf.float32)
+    v = tf.constant([[1.0, 0.0, 1.0]])
+    v = tf.repeat(v, 20000, axis=0)
+    a = rbm.sample_hidden(v, tf.random.Generator.from_seed(5)).numpy()
+    b = rbm.sample_hidden(v, tf.random.Generator.from_seed(5)).numpy()
+    np.testing.assert_array_equal(a, b)
+    p = rbm.hidden_probs(v[:1]).numpy()[0]
+    # 5 standard errors of a mean of 20000 Bernoulli draws
+    assert np.all(np.abs(a.mean(0) - p) < 5 * np.sqrt(p * (1 - p) / len(a)))
+    # Different rows get different noise (no noise shared across the batch).
+    assert len(np.unique(a, axis=0)) > 1
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (np.zeros((2, 5)), ValueError, "columns"),
+        (np.zeros(4), ValueError, "2-D"),
+        (np.full((2, 4), np.nan), ValueError, "NaN"),
+        (np.full((2, 4), 2.0), ValueError, r"\[0, 1\]"),
+        (np.full((2, 4), -0.5), ValueError, r"\[0, 1\]"),
+        (np.array([["a"] * 4]), TypeError, "numeric"),
+    ],
+)
+def test_bad_input_is_rejected_with_a_clear_message(bad, error, match):
+    with pytest.raises(error, match=match):
+        check_binary_input(bad, 4)
+    rbm = BernoulliRBM(4, 2)
+    if error is ValueError:
+        with pytest.raises(error, match=match):
+            estimators.reconstruction_cross_entropy(rbm, bad)
+
+
+@pytest.mark.parametrize("n_hidden", [0, -3])
+def test_nonpositive_sizes_are_rejected(n_hidden):
+    with pytest.raises(ValueError, match="positive"):
+        BernoulliRBM(4, n_hidden)
+    with pytest.raises(TypeError):
+        BernoulliRBM(4, 2.5)

@@ -1,0 +1,129 @@
+"""CD/PCD gradients, the surrogate loss and fit_rbm."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rbmtut import estimators, training
+from rbmtut.data import bars_and_stripes
+from rbmtut.rbm import BernoulliRBM
+from conftest import random_rbm
+
+
+def test_analytic_statistics_equal_autodiff_of_the_surrogate():
+    rbm = random_rbm(7, 5, 1.5, seed=4)
+    rng = np.random.default_rng(0)
+    v_data = tf.constant((rng.random((9, 7)) < 0.4).astype(np.float64))
+    v_model = tf.constant((rng.random((6, 7)) < 0.6).astype(np.float64))
+    with tf.GradientTape() as tape:
+        loss = training.cd_loss(rbm, v_data, v_model)
+    autodiff = tape.gradient(loss, rbm.parameters)
+    analytic = training.cd_gradients(
+        rbm, v_data, rbm.hidden_probs(v_data), v_model, rbm.hidden_probs(v_model)
+    )
+    for a, b in zip(autodiff, analytic):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
+def test_exact_gradient_is_the_log_likelihood_gradient():
+    rbm = random_rbm(6, 4, 1.0, seed=8)
+    v = tf.constant(bars_and_stripes(2)[:, :4].astype(np.float64))  # any binary rows
+    v = tf.concat([v, tf.zeros([len(v), 2], tf.float64)], axis=1)
+    with tf.GradientTape() as tape:
+        nll = -estimators.log_likelihood(rbm, v, estimators.exact_log_partition(rbm))
+    autodiff = tape.gradient(nll, rbm.parameters)
+    vh, vm, hm = estimators.exact_model_statistics(rbm)
+    h = rbm.hidden_probs(v)
+    n = float(len(v))
+    expected = [vh - tf.matmul(v, h, transpose_a=True) / n, vm - tf.reduce_mean(v, 0),
+                hm - tf.reduce_mean(h, 0)]
+    for a, b in zip(autodiff, expected):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+
+
+def _fit(compile, seed=0, method="pcd"):
+    x = bars_and_stripes(4)
+    rbm = BernoulliRBM(16, 8, seed=1)
+    history = training.fit_rbm(
+        rbm, x, epochs=3, batch_size=10, method=method, k=2, learning_rate=0.1,
+        momentum=0.5, weight_decay=1e-4, seed=seed, compile=compile, progress=False,
+    )
+    return rbm, history
+
+
+@pytest.mark.parametrize("method", ["cd", "pcd"])
+def test_same_seed_same_parameters_eager_and_compiled(method):
+    compiled, _ = _fit(True, method=method)
+    again, _ = _fit(True, method=method)
+    eager, _ = _fit(False, method=method)
+    other, _ = _fit(True, seed=1, method=method)
+    for a, b, c, d in zip(compiled.parameters, again.parameters, eager.parameters, other.parameters):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.numpy(), c.numpy())
+    assert not np.array_equal(compiled.W.numpy(), other.W.numpy())
+
+
+@pytest.mark.parametrize("method, k", [("exact", 1), ("cd", 1), ("pcd", 5)])
+def test_learning_raises_the_exact_log_likelihood(method, k):
+    x = bars_and_stripes(3)  # 14 patterns of 9 pixels
+    rbm = BernoulliRBM(9, 6, weight_std=0.1, seed=0, dtype=tf.float64)
+    before = estimators.log_likelihood(rbm, x, estimators.exact_log_partition(rbm)).numpy()
+    history = training.fit_rbm(
+        rbm, x, epochs=100, batch_size=2, method=method, k=k, learning_rate=0.2,
+        momentum=0.5, seed=0, progress=False,
+        monitors={"ll": lambda m: estimators.log_likelihood(m, x, estimators.exact_log_partition(m))},
+    )
+    after = history["ll"][-1]
+    # Uniform over 2**9 states gives -6.24 nats; perfect is log(1/14) = -2.64.
+    assert before < -6.0
+    assert after > before + 0.5, (method, before, after)
+    assert len(history.epoch) == 100 and len(history.seconds) == 100
+
+
+def test_history_records_monitors_and_calls_back():
+    x = bars_and_stripes(3)
+    seen = []
+    history = training.fit_rbm(
+        BernoulliRBM(9, 4), x, epochs=2, batch_size=7, progress=False,
+        monitors={"recon": lambda m: estimators.reconstruction_cross_entropy(m, x)},
+        callback=lambda epoch, rbm, values: seen.append((epoch, sorted(values))),
+    )
+    assert seen == [(1, ["recon", "surrogate"]), (2, ["recon", "surrogate"])]
+    assert len(history["recon"]) == 2
+
+
+def test_pcd_chains_persist_across_updates():
+    rbm = BernoulliRBM(9, 4, seed=0)
+    trainer = training.RBMTrainer(rbm, method="pcd", k=1, n_chains=30, seed=0)
+    trainer.step(bars_and_stripes(3))
+    first = trainer.chains.v.numpy().copy()
+    assert first.shape == (30, 9)
+    trainer.step(bars_and_stripes(3))
+    assert not np.array_equal(first, trainer.chains.v.numpy())
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"epochs": -1}, ValueError, "epochs"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": 1000}, ValueError, "batch_size"),
+        ({"method": "gibbs"}, ValueError, "method"),
+        ({"k": 0}, ValueError, "k must"),
+        ({"momentum": 1.0}, ValueError, "momentum"),
+    ],
+)
+def test_fit_rbm_rejects_bad_settings(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        training.fit_rbm(
+            BernoulliRBM(9, 4), bars_and_stripes(3), progress=False, **{"batch_size": 7, **kwargs}
+        )
+
+
+def test_fit_rbm_rejects_bad_data():
+    with pytest.raises(ValueError, match="columns"):
+        training.fit_rbm(BernoulliRBM(10, 4), bars_and_stripes(3), progress=False)
+    with pytest.raises(ValueError, match="NaN"):
+        training.fit_rbm(BernoulliRBM(9, 4), np.full((5, 9), np.nan), progress=False)
+    with pytest.raises(ValueError, match="exact"):
+        training.RBMTrainer(BernoulliRBM(784, 500), method="exact")
