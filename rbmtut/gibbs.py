@@ -54,7 +54,9 @@ def gibbs_chain(
     """Run ``k >= 1`` Gibbs steps from ``v0``, one independent chain per row.
 
     The loop is a ``tf.while_loop``: inside ``tf.function`` it is a single
-    graph node however large ``k`` is (``k`` may be a tensor).
+    graph node however large ``k`` is (``k`` may be a tensor).  Called
+    eagerly it runs step by step from Python; for long chains wrap it,
+    e.g. ``tf.function(gibbs_chain)(rbm, v0, tf.constant(1000), rng)``.
 
     Args:
         rbm: the model.

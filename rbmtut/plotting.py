@@ -11,16 +11,20 @@ __all__ = ["tile_images", "plot_tiles", "plot_curves", "plot_histograms"]
 
 
 def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
-                normalize: str = "each") -> np.ndarray:
+                normalize: str = "each", pad_value: float | None = None) -> np.ndarray:
     """Arrange flat images in a grid, one image per tile.
 
     Args:
         images: (n, height * width) or (n, height, width).
         shape: (height, width) of one image; inferred for square images.
         n_cols: tiles per row (default: about sqrt(n)).
-        pad: pixels of padding between tiles (drawn at the grid's minimum).
+        pad: pixels of padding between tiles.
         normalize: ``"each"`` rescales every tile to [0, 1] (for weight
-            filters), ``"none"`` keeps values (for probabilities and pixels).
+            filters; a constant tile becomes 0.5), ``"none"`` keeps values
+            (for probabilities and pixels).
+        pad_value: value of the padding; default: halfway between the
+            smallest and largest value, so that the tile borders stay
+            visible for binary images too.
 
     Returns:
         A 2-D array, the whole grid.
@@ -41,12 +45,14 @@ def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
     if normalize == "each":
         lo = images.min(axis=1, keepdims=True)
         span = images.max(axis=1, keepdims=True) - lo
-        images = (images - lo) / np.where(span > 0, span, 1.0)
+        images = np.where(span > 0, (images - lo) / np.where(span > 0, span, 1.0), 0.5)
     n = len(images)
     n_cols = n_cols or int(math.ceil(math.sqrt(n)))
     n_rows = int(math.ceil(n / n_cols))
     h, w = shape
-    grid = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad), images.min())
+    if pad_value is None:
+        pad_value = 0.5 * (images.min() + images.max())
+    grid = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad), float(pad_value))
     for k, image in enumerate(images):
         r, c = divmod(k, n_cols)
         top, left = pad + r * (h + pad), pad + c * (w + pad)
@@ -55,12 +61,12 @@ def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
 
 
 def plot_tiles(images, shape=None, *, n_cols=None, title=None, ax=None, normalize="each",
-               cmap="gray"):
+               cmap="gray", pad_value=None):
     """Show :func:`tile_images` of ``images`` on ``ax`` (a new figure by default); return the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))
-    ax.imshow(tile_images(images, shape, n_cols=n_cols, normalize=normalize), cmap=cmap,
-              interpolation="nearest")
+    grid = tile_images(images, shape, n_cols=n_cols, normalize=normalize, pad_value=pad_value)
+    ax.imshow(grid, cmap=cmap, interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
