@@ -272,7 +272,7 @@ class History:
         return self.metrics[key]
 
 
-def default_monitors(monitor_data, seed: int = 0) -> dict[str, Callable]:
+def default_monitors(monitor_data) -> dict[str, Callable]:
     """Reconstruction cross-entropy and exact pseudo-log-likelihood on ``monitor_data``."""
     return {
         "reconstruction": lambda rbm: estimators.reconstruction_cross_entropy(rbm, monitor_data),
