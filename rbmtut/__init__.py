@@ -5,7 +5,9 @@ The package behind the rbmtut book.  One concept per module:
 - :mod:`rbmtut.data`: MNIST (four-tier lookup), binarisation, toy sets, batches;
 - :mod:`rbmtut.rbm`: the Bernoulli RBM (energy, free energy, conditionals);
 - :mod:`rbmtut.gibbs`: block Gibbs steps, k-step and persistent chains;
-- :mod:`rbmtut.training`: CD-k, PCD-k, the surrogate loss and ``fit_rbm``;
+- :mod:`rbmtut.training`: CD-k, PCD-k, the surrogate loss and the trainer;
+- :mod:`rbmtut.fitting`: the epoch loop, checkpoints and ``fit_rbm``;
+- :mod:`rbmtut.keras_rbm`: an RBM that trains with Keras ``model.fit``;
 - :mod:`rbmtut.estimators`: reconstruction, pseudo-likelihood, exact and AIS log Z;
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
 - :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
@@ -13,17 +15,19 @@ The package behind the rbmtut book.  One concept per module:
 
 __version__ = "0.1.0"
 
-from . import data, estimators, gibbs, notebook, plotting, rbm, training
+from . import data, estimators, fitting, gibbs, keras_rbm, notebook, plotting, rbm, training
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
-from .training import fit_rbm
+from .fitting import fit_rbm
 
 __all__ = [
     "BernoulliRBM",
     "data",
     "estimators",
     "fit_rbm",
+    "fitting",
     "gibbs",
+    "keras_rbm",
     "notebook",
     "plotting",
     "rbm",

@@ -40,6 +40,7 @@ __all__ = [
     "NotebookContext",
     "check_notebook_conventions",
     "get_source",
+    "max_difference",
     "setup_notebook",
     "show_source",
 ]
@@ -298,6 +299,30 @@ _COLAB_GUARD = re.compile(r"""^if\s+["']google\.colab["']\s+in\s+sys\.modules\s*
 _PIP_LINE = re.compile(r"^\s+%pip\s+install\s.*\brbmtut\b", re.M)
 _IMPORT_SYS = re.compile(r"^import\s+sys\b", re.M)
 _SETUP_CALL = re.compile(r"\bsetup_notebook\(")
+
+
+def max_difference(first, second) -> float:
+    """Largest absolute elementwise difference between two lists of arrays.
+
+    Chapters use it to compare gradients or parameters, e.g. autodiff against
+    the analytic statistics, or a resumed run against an uninterrupted one.
+
+    Args:
+        first, second: sequences of equally shaped arrays or tensors.
+
+    Returns:
+        ``max_k max |first[k] - second[k]|`` as a Python float.
+    """
+    first, second = list(first), list(second)
+    if len(first) != len(second):
+        raise ValueError(f"need lists of equal length; got {len(first)} and {len(second)}.")
+    gaps = []
+    for a, b in zip(first, second):
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        if a.shape != b.shape:
+            raise ValueError(f"shapes differ: {a.shape} and {b.shape}.")
+        gaps.append(np.max(np.abs(a - b), initial=0.0))
+    return float(max(gaps, default=0.0))
 
 
 def _source(cell: dict) -> str:

@@ -1,4 +1,4 @@
-"""Learning an RBM: the CD/PCD gradient, the surrogate loss and ``fit_rbm``.
+"""Learning an RBM: the CD/PCD gradient, the surrogate loss and the trainer.
 
 The log-likelihood gradient of an RBM is a difference of two expectations,
 
@@ -11,25 +11,26 @@ chains instead (Tieleman 2008).  Both are the gradient of the *surrogate*
     L = mean F(v_data) - mean F(stop_gradient(v_model)),
 
 which is not a log-likelihood: its value says little, and only its first
-derivative is meaningful.  Chapter 2 (``02_gibbs_cd_pcd``) uses the analytic
-statistics below; chapter 3 trains through ``cd_loss`` with autodiff.
+derivative is meaningful.  :class:`RBMTrainer` applies the estimate either
+as the classic momentum-SGD rule on the analytic statistics (chapter 2,
+``02_gibbs_cd_pcd``) or through ``cd_loss``, autodiff and a Keras optimizer
+(chapter 3, ``03_tf2_surrogate_loss``).  The epoch loop is in
+:mod:`rbmtut.fitting`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from typing import Callable, NamedTuple
 
+import keras
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from . import estimators
 from .gibbs import PersistentChains, gibbs_chain
 from .rbm import BernoulliRBM, check_binary_input, sample_bernoulli
 
-__all__ = ["cd_loss", "Gradients", "cd_gradients", "RBMTrainer", "History", "fit_rbm"]
+__all__ = ["cd_loss", "Gradients", "cd_gradients", "RBMTrainer"]
 
 
 def cd_loss(rbm: BernoulliRBM, v_data, v_model) -> tf.Tensor:
@@ -86,12 +87,21 @@ def cd_gradients(rbm: BernoulliRBM, v_data, h_data, v_model, h_model) -> Gradien
 
 
 class RBMTrainer(tf.Module):
-    """CD-k or PCD-k with SGD, momentum and L2 weight decay.
+    """Learns an RBM by CD-k, PCD-k or the exact gradient, one mini-batch at a time.
 
-    All state — velocities, persistent chains, the random generator,
-    learning rate and momentum — lives in variables, so one compiled step
-    serves the whole run and a ``tf.train.Checkpoint`` of the trainer
-    resumes it exactly.
+    Two ways to apply the gradient estimate:
+
+    - built in (the default): momentum SGD on the analytic statistics of
+      :func:`cd_gradients`, ``u <- momentum * u - lr * (g + weight_decay * W)``,
+      ``theta <- theta + u`` — the classic rule of chapter 2;
+    - ``optimizer``: autodiff of ``cd_loss + weight_decay / 2 * |W|^2`` and a
+      Keras optimizer on the raw variables (chapter 3), optionally with a
+      second optimizer, e.g. with a smaller learning rate, for the biases.
+
+    All state — the model, velocities or optimizer slots, persistent chains,
+    the random generator and the epoch counter — is tracked, so
+    ``tf.train.Checkpoint(trainer=trainer)`` saves the whole run, and a fresh
+    trainer built with the same arguments resumes it exactly.
 
     Args:
         rbm: the model to train (updated in place).
@@ -99,13 +109,23 @@ class RBMTrainer(tf.Module):
             chains, Tieleman 2008) or ``"exact"`` (the true log-likelihood
             gradient by enumeration; tiny models only).
         k: Gibbs steps per update.
-        learning_rate: step size.
-        momentum: momentum coefficient in [0, 1).
-        weight_decay: L2 coefficient applied to ``W`` only.
-        n_chains: number of persistent chains for PCD (default: batch size,
-            set on the first step if not given).
-        seed: seed of the trainer's ``tf.random.Generator``.
-        compile: run the step as a ``tf.function`` (same numbers, faster).
+        learning_rate: built-in rule only: a float, or a function
+            ``epoch (0-based) -> float`` applied at the start of each epoch
+            (default 0.05).  With an ``optimizer``, use its own learning rate
+            or a ``keras.optimizers.schedules`` schedule.
+        momentum: built-in rule only: coefficient in [0, 1) (default 0.5).
+        weight_decay: L2 coefficient on ``W`` only, in both modes.
+        optimizer: a fresh (unbuilt) ``keras.optimizers.Optimizer``; it is
+            built here on ``(W, b, c)``, or on ``W`` alone if
+            ``bias_optimizer`` is given.
+        bias_optimizer: a fresh Keras optimizer for ``(b, c)``.
+        n_chains: number of persistent chains; required for ``"pcd"``
+            (usually the batch size) and meaningless otherwise.
+        seed: seeds the trainer's ``tf.random.Generator`` and the shuffles of
+            :func:`rbmtut.fitting.train_epochs`.
+        compile: run updates as ``tf.function`` s (same numbers, faster).
+        jit_compile: also compile them with XLA (needs ``compile``; often
+            slower on CPU, and rounding may differ from the other modes).
     """
 
     def __init__(
@@ -114,71 +134,87 @@ class RBMTrainer(tf.Module):
         *,
         method: str = "cd",
         k: int = 1,
-        learning_rate: float = 0.05,
-        momentum: float = 0.5,
+        learning_rate: float | Callable[[int], float] | None = None,
+        momentum: float | None = None,
         weight_decay: float = 0.0,
+        optimizer: keras.optimizers.Optimizer | None = None,
+        bias_optimizer: keras.optimizers.Optimizer | None = None,
         n_chains: int | None = None,
         seed: int = 0,
         compile: bool = True,
+        jit_compile: bool = False,
         name: str | None = None,
     ):
         super().__init__(name=name)
-        if method not in ("cd", "pcd", "exact"):
-            raise ValueError(f"method must be 'cd', 'pcd' or 'exact'; got {method!r}.")
-        if method == "exact" and min(rbm.n_visible, rbm.n_hidden) > estimators.MAX_EXACT_UNITS:
+        if jit_compile and not compile:
+            raise ValueError("jit_compile=True needs compile=True.")
+        _check_settings(rbm, method, k, weight_decay, n_chains, seed)
+        if optimizer is None:
+            if bias_optimizer is not None:
+                raise ValueError("bias_optimizer needs an optimizer for the weights as well.")
+            learning_rate = 0.05 if learning_rate is None else learning_rate
+            momentum = 0.5 if momentum is None else momentum
+            if not 0 <= momentum < 1:
+                raise ValueError(f"momentum must be in [0, 1); got {momentum}.")
+        elif learning_rate is not None or momentum is not None:
             raise ValueError(
-                "method='exact' enumerates a layer and needs one with at most "
-                f"{estimators.MAX_EXACT_UNITS} units; use 'cd' or 'pcd'."
+                "learning_rate and momentum belong to the built-in rule; with an optimizer, "
+                "set them on the optimizer (e.g. keras.optimizers.SGD(0.05, momentum=0.5))."
             )
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be an int >= 1; got {k!r}.")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1); got {momentum}.")
-        if learning_rate <= 0 or weight_decay < 0:
-            raise ValueError("learning_rate must be > 0 and weight_decay >= 0.")
-        self.rbm, self.method, self.k = rbm, method, k
+        self.rbm, self.method, self.k, self.seed = rbm, method, k, seed
         dtype = rbm.dtype
-        self.learning_rate = tf.Variable(learning_rate, dtype=dtype, trainable=False)
-        self.momentum = tf.Variable(momentum, dtype=dtype, trainable=False)
+        self.learning_rate_schedule = learning_rate if callable(learning_rate) else None
+        first_rate = learning_rate(0) if callable(learning_rate) else learning_rate
+        if first_rate is not None and not first_rate > 0:
+            raise ValueError(f"learning_rate must be > 0; got {first_rate}.")
+        self.learning_rate = tf.Variable(first_rate or 0.0, dtype=dtype, trainable=False)
+        self.momentum = tf.Variable(momentum or 0.0, dtype=dtype, trainable=False)
         self.weight_decay = tf.Variable(weight_decay, dtype=dtype, trainable=False)
-        self.velocities = [
+        self.velocities = [] if optimizer is not None else [
             tf.Variable(tf.zeros_like(p), trainable=False, name=f"velocity_{p.name.split(':')[0]}")
             for p in rbm.parameters
         ]
+        self.optimizer, self.bias_optimizer = optimizer, bias_optimizer
+        if optimizer is not None:
+            if bias_optimizer is None:
+                _build(optimizer, list(rbm.parameters), "optimizer")
+            else:
+                _build(optimizer, [rbm.W], "optimizer")
+                _build(bias_optimizer, [rbm.b, rbm.c], "bias_optimizer")
+        self.completed_epochs = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.rng = tf.random.Generator.from_seed(seed)
-        self.n_chains = n_chains
         self.chains: PersistentChains | None = None
-        self._step = tf.function(self._update) if compile else self._update
-        self._run_epoch = tf.function(self._epoch) if compile else self._epoch
+        if method == "pcd":
+            # The fantasy particles start from noise drawn by the trainer's rng.
+            p = tf.fill([n_chains, rbm.n_visible], tf.constant(0.5, dtype))
+            self.chains = PersistentChains(sample_bernoulli(p, self.rng), name="chains")
+        wrap = (lambda f: tf.function(f, jit_compile=jit_compile)) if compile else (lambda f: f)
+        self._step, self._run_epoch = wrap(self._update), wrap(self._epoch)
 
-    def _init_chains(self, batch_size: int) -> None:
-        n = self.n_chains or batch_size
-        # Start the fantasy particles from noise drawn by the trainer's rng.
-        p = tf.fill([n, self.rbm.n_visible], tf.constant(0.5, self.rbm.dtype))
-        self.chains = PersistentChains(sample_bernoulli(p, self.rng), name="chains")
+    # --- one update -----------------------------------------------------------------
 
     def _update(self, v_data):
-        """One CD/PCD update on ``v_data`` (n, n_visible); returns the surrogate."""
+        """One update on ``v_data`` (n, n_visible); returns the surrogate before it."""
         rbm = self.rbm
         a_data = rbm.hidden_logits(v_data)
         h_data = tf.sigmoid(a_data)
         if self.method == "exact":
             vh, v_mean, h_mean = estimators.exact_model_statistics(rbm)
             inv_n = 1.0 / tf.cast(tf.shape(v_data)[0], rbm.dtype)
-            grads = Gradients(
+            self._apply(Gradients(
                 vh - tf.matmul(v_data, h_data, transpose_a=True) * inv_n,
                 v_mean - tf.reduce_mean(v_data, axis=0),
                 h_mean - tf.reduce_mean(h_data, axis=0),
-            )
-            self._apply(grads)
+            ))
             return tf.constant(np.nan, rbm.dtype)
-        if self.method == "cd":
-            # The first hidden sample reuses the positive-phase probabilities.
-            h0 = sample_bernoulli(h_data, self.rng)
-            v1 = sample_bernoulli(rbm.visible_probs(h0), self.rng)
-            v_model = v1 if self.k == 1 else gibbs_chain(rbm, v1, self.k - 1, self.rng).v
-        else:
-            v_model = self.chains.advance(rbm, self.k, self.rng).v
+        v_model = self._negative_phase(h_data)
+        if self.optimizer is not None:
+            with tf.GradientTape() as tape:
+                surrogate = cd_loss(rbm, v_data, v_model)
+                penalty = 0.5 * self.weight_decay * tf.reduce_sum(tf.square(rbm.W))
+                loss = surrogate + penalty
+            self._optimize(tape.gradient(loss, rbm.parameters))
+            return surrogate
         a_model = rbm.hidden_logits(v_model)
         h_model = tf.sigmoid(a_model)
         # The surrogate's value, from the logits already computed (diagnostic only).
@@ -188,13 +224,59 @@ class RBMTrainer(tf.Module):
         self._apply(cd_gradients(rbm, v_data, h_data, v_model, h_model))
         return surrogate
 
+    def _negative_phase(self, h_data):
+        """The chain ends ``v_model``: k steps from the data (CD) or from the chains (PCD)."""
+        rbm = self.rbm
+        if self.method == "pcd":
+            return self.chains.advance(rbm, self.k, self.rng).v
+        # The first hidden sample reuses the positive-phase probabilities.
+        h0 = sample_bernoulli(h_data, self.rng)
+        v1 = sample_bernoulli(rbm.visible_probs(h0), self.rng)
+        return v1 if self.k == 1 else gibbs_chain(rbm, v1, self.k - 1, self.rng).v
+
     def _apply(self, grads: Gradients) -> None:
-        """Momentum SGD step with L2 decay on ``W``."""
+        """Descend along ``grads`` plus the L2 term on ``W``."""
         rbm = self.rbm
         grads = Gradients(grads.dW + self.weight_decay * rbm.W, grads.db, grads.dc)
+        if self.optimizer is not None:
+            self._optimize(grads)
+            return
         for param, velocity, grad in zip(rbm.parameters, self.velocities, grads):
             velocity.assign(self.momentum * velocity - self.learning_rate * grad)
             param.assign_add(velocity)
+
+    def _optimize(self, grads) -> None:
+        """Hand ``(dW, db, dc)`` to the Keras optimizer(s)."""
+        W, b, c = self.rbm.parameters
+        if self.bias_optimizer is None:
+            self.optimizer.apply_gradients(zip(grads, (W, b, c)))
+        else:
+            self.optimizer.apply_gradients([(grads[0], W)])
+            self.bias_optimizer.apply_gradients(zip(grads[1:], (b, c)))
+
+    # --- public API --------------------------------------------------------------------
+
+    def step(self, v_data) -> tf.Tensor:
+        """One parameter update on the batch ``v_data`` (n, n_visible).
+
+        Returns:
+            The surrogate loss before the update (a diagnostic, not a
+            likelihood).
+        """
+        check_binary_input(v_data, self.rbm.n_visible, name="v_data")
+        return self._step(tf.convert_to_tensor(v_data, dtype=self.rbm.dtype))
+
+    def begin_epoch(self) -> None:
+        """Set the learning rate of the coming epoch from the schedule, if any."""
+        if self.learning_rate_schedule is not None:
+            rate = self.learning_rate_schedule(int(self.completed_epochs))
+            if not rate >= 0:
+                raise ValueError(f"the learning-rate schedule returned {rate}; need >= 0.")
+            self.learning_rate.assign(rate)
+
+    def end_epoch(self) -> None:
+        """Count a finished epoch (the counter is checkpointed)."""
+        self.completed_epochs.assign_add(1)
 
     def _epoch(self, data, order):
         """Updates on ``data[order[i]]`` for every row ``i`` of ``order``; mean surrogate."""
@@ -208,23 +290,10 @@ class RBMTrainer(tf.Module):
         )
         return total * (1.0 / tf.cast(n_batches, self.rbm.dtype))
 
-    def _ensure_chains(self, batch_size: int) -> None:
-        if self.method == "pcd" and self.chains is None:
-            self._init_chains(batch_size)
-
-    def step(self, v_data) -> tf.Tensor:
-        """One parameter update on the batch ``v_data`` (n, n_visible).
-
-        Returns:
-            The surrogate loss before the update (a diagnostic, not a
-            likelihood).
-        """
-        v_data = tf.convert_to_tensor(v_data, dtype=self.rbm.dtype)
-        self._ensure_chains(int(v_data.shape[0]))
-        return self._step(v_data)
-
     def epoch(self, data, order) -> tf.Tensor:
         """One pass of updates, the whole pass as a single compiled loop.
+
+        Calls :meth:`begin_epoch` before and :meth:`end_epoch` after the pass.
 
         Args:
             data: the training set (N, n_visible), ideally already a tensor.
@@ -235,8 +304,46 @@ class RBMTrainer(tf.Module):
         """
         data = tf.convert_to_tensor(data, dtype=self.rbm.dtype)
         order = tf.convert_to_tensor(order, dtype=tf.int32)
-        self._ensure_chains(int(order.shape[1]))
-        return self._run_epoch(data, order)
+        if order.shape.rank != 2:
+            raise ValueError(f"order must be (n_batches, batch_size); got shape {order.shape}.")
+        self.begin_epoch()
+        loss = self._run_epoch(data, order)
+        self.end_epoch()
+        return loss
+
+
+def _check_settings(rbm, method, k, weight_decay, n_chains, seed) -> None:
+    """Raise a clear error for settings the trainer cannot use."""
+    if not isinstance(rbm, BernoulliRBM):
+        raise TypeError(f"rbm must be a BernoulliRBM; got {type(rbm).__name__}.")
+    if method not in ("cd", "pcd", "exact"):
+        raise ValueError(f"method must be 'cd', 'pcd' or 'exact'; got {method!r}.")
+    if method == "exact" and min(rbm.n_visible, rbm.n_hidden) > estimators.MAX_EXACT_UNITS:
+        raise ValueError(
+            "method='exact' enumerates a layer and needs one with at most "
+            f"{estimators.MAX_EXACT_UNITS} units; use 'cd' or 'pcd'."
+        )
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be an int >= 1; got {k!r}.")
+    if not weight_decay >= 0:
+        raise ValueError(f"weight_decay must be >= 0; got {weight_decay}.")
+    if method == "pcd" and (not isinstance(n_chains, int) or n_chains < 1):
+        raise ValueError(
+            f"method='pcd' needs n_chains, an int >= 1 (usually the batch size); got {n_chains!r}."
+        )
+    if method != "pcd" and n_chains is not None:
+        raise ValueError(f"n_chains is only used by method='pcd', not {method!r}.")
+    if not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int; got {type(seed).__name__}.")
+
+
+def _build(optimizer, variables, name) -> None:
+    """Build a fresh Keras optimizer on ``variables`` (so checkpoints restore eagerly)."""
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(f"{name} must be a keras.optimizers.Optimizer; got {type(optimizer).__name__}.")
+    if optimizer.built:
+        raise ValueError(f"{name} is already built on other variables; pass a fresh optimizer.")
+    optimizer.build(variables)
 
 
 def _mean_free_energy(rbm, v, hidden_logits):
@@ -244,117 +351,3 @@ def _mean_free_energy(rbm, v, hidden_logits):
     return -tf.reduce_mean(
         tf.linalg.matvec(v, rbm.b) + tf.reduce_sum(tf.nn.softplus(hidden_logits), axis=-1)
     )
-
-
-@dataclasses.dataclass
-class History:
-    """Per-epoch record of a training run.
-
-    Attributes:
-        epoch: epoch numbers (1-based).
-        metrics: name -> list of per-epoch values (``"surrogate"`` is the mean
-            surrogate loss; the monitors add their own keys).
-        seconds: wall-clock training time of each epoch (monitors excluded).
-    """
-
-    epoch: list = dataclasses.field(default_factory=list)
-    metrics: dict = dataclasses.field(default_factory=dict)
-    seconds: list = dataclasses.field(default_factory=list)
-
-    def record(self, epoch: int, seconds: float, values: dict) -> None:
-        """Append one epoch."""
-        self.epoch.append(epoch)
-        self.seconds.append(seconds)
-        for key, value in values.items():
-            self.metrics.setdefault(key, []).append(float(value))
-
-    def __getitem__(self, key: str) -> list:
-        return self.metrics[key]
-
-
-def default_monitors(monitor_data) -> dict[str, Callable]:
-    """Reconstruction cross-entropy and exact pseudo-log-likelihood on ``monitor_data``."""
-    return {
-        "reconstruction": lambda rbm: estimators.reconstruction_cross_entropy(rbm, monitor_data),
-        "pseudo_log_likelihood": lambda rbm: estimators.pseudo_log_likelihood(rbm, monitor_data),
-    }
-
-
-def fit_rbm(
-    rbm: BernoulliRBM,
-    x,
-    *,
-    epochs: int = 10,
-    batch_size: int = 100,
-    method: str = "cd",
-    k: int = 1,
-    learning_rate: float | Callable[[int], float] = 0.05,
-    momentum: float = 0.5,
-    weight_decay: float = 0.0,
-    n_chains: int | None = None,
-    seed: int = 0,
-    monitors: dict[str, Callable] | None = None,
-    callback: Callable[[int, BernoulliRBM, dict], None] | None = None,
-    progress: bool = True,
-    compile: bool = True,
-    trainer: RBMTrainer | None = None,
-) -> History:
-    """Train ``rbm`` on ``x`` with CD-k or PCD-k; return the per-epoch history.
-
-    Each epoch visits every example once in a fresh seeded shuffle (the last
-    partial batch is dropped, so every update averages ``batch_size`` rows).
-
-    Args:
-        rbm: the model, updated in place.
-        x: training data (N, n_visible) in [0, 1] (binary for a likelihood).
-        epochs: passes over the data.
-        batch_size: examples per update.
-        method: ``"cd"``, ``"pcd"`` or ``"exact"`` (see :class:`RBMTrainer`).
-        k: Gibbs steps per update.
-        learning_rate: a float, or a function ``epoch (0-based) -> float``
-            (e.g. a linear decay to zero, which helps PCD).
-        momentum, weight_decay, n_chains: see :class:`RBMTrainer`.
-        seed: seeds the shuffles and the sampling noise.
-        monitors: name -> ``f(rbm) -> scalar`` evaluated after each epoch;
-            default: none (see :func:`default_monitors`).
-        callback: ``f(epoch, rbm, values)`` after each epoch (1-based).
-        progress: show a progress bar over the epochs.
-        compile: compile the update step with ``tf.function``.
-        trainer: continue with an existing :class:`RBMTrainer` (its chains,
-            velocities and generator) instead of making a new one.
-
-    Returns:
-        A :class:`History`.
-    """
-    check_binary_input(x, rbm.n_visible, name="x")
-    x = np.asarray(x, dtype=rbm.dtype.as_numpy_dtype)
-    if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}.")
-    if not isinstance(batch_size, int) or not 0 < batch_size <= len(x):
-        raise ValueError(f"batch_size must be an int in [1, {len(x)}]; got {batch_size!r}.")
-    schedule = learning_rate if callable(learning_rate) else (lambda epoch: learning_rate)
-    if trainer is None:
-        trainer = RBMTrainer(
-            rbm, method=method, k=k, learning_rate=schedule(0), momentum=momentum,
-            weight_decay=weight_decay, n_chains=n_chains, seed=seed, compile=compile,
-        )
-    data = tf.constant(x)
-    n_batches = len(x) // batch_size
-    order_rng = np.random.default_rng(seed)
-    history = History()
-    bar = tqdm(range(1, epochs + 1), disable=not progress, unit="epoch")
-    for epoch in bar:
-        trainer.learning_rate.assign(schedule(epoch - 1))
-        order = order_rng.permutation(len(x))[: n_batches * batch_size]
-        start = time.perf_counter()
-        surrogate = float(trainer.epoch(data, order.reshape(n_batches, batch_size)))
-        seconds = time.perf_counter() - start
-        values = {"surrogate": surrogate}
-        for name, monitor in (monitors or {}).items():
-            values[name] = float(monitor(rbm))
-        history.record(epoch, seconds, values)
-        bar.set_postfix({key: f"{val:.4g}" for key, val in values.items()})
-        if callback is not None:
-            callback(epoch, rbm, values)
-    bar.close()
-    return history

@@ -275,3 +275,16 @@ def test_show_source_displays_markdown_in_ipython(monkeypatch):
     assert text.startswith("`test_notebooks._compiled_square (")
     assert "```python\n@tf.function" in text
     assert text.rstrip().endswith("```")
+
+
+def test_max_difference_compares_lists_of_arrays():
+    from rbmtut.notebook import max_difference
+
+    a = [np.zeros((2, 3)), np.array([1.0, 2.0])]
+    b = [np.zeros((2, 3)), np.array([1.0, 2.5])]
+    assert max_difference(a, b) == 0.5
+    assert max_difference(a, a) == 0.0
+    with pytest.raises(ValueError, match="equal length"):
+        max_difference(a, b[:1])
+    with pytest.raises(ValueError, match="shapes differ"):
+        max_difference([np.zeros(2)], [np.zeros(3)])
