@@ -12,7 +12,8 @@ layers are directed, top-down, logistic belief nets:
 while ``q(h^{l+1} = 1 | h^l) = sigmoid(c_l + h^l W_l)`` is the approximate
 recognition (inference) pass.  This module holds the stack (:class:`DBN`),
 greedy pretraining, the up- and down-passes, sampling, unrolling into a deep
-autoencoder and generative fine-tuning by the up-down algorithm.  Chapter 4 (``04_stacked_pretraining``) explains them.
+autoencoder, generative fine-tuning by the up-down algorithm and a bridge to a
+Keras classifier.  Chapter 4 (``04_stacked_pretraining``) explains them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .rbm import BernoulliRBM, check_binary_input, sample_bernoulli
 
 __all__ = [
     "PASS_UP_OPTIONS", "derive_seeds", "PretrainResult", "DBN", "DeepAutoencoder",
-    "UpDownStep", "UpDownHistory", "UpDownFineTuner",
+    "UpDownStep", "UpDownHistory", "UpDownFineTuner", "to_keras_classifier",
 ]
 
 #: What greedy pretraining feeds to the next layer (see :meth:`DBN.pretrain`).
@@ -575,3 +576,40 @@ class UpDownFineTuner(tf.Module):
             history.seconds.append(time.perf_counter() - started)
         return history
 
+
+def to_keras_classifier(dbn: DBN, n_classes: int, *, pretrained: bool = True, seed: int = 0,
+                        name: str = "dbn_classifier"):
+    """A Keras ``Sequential`` classifier with the DBN's architecture.
+
+    One ``Dense`` sigmoid layer per RBM (weights ``W_l``, biases ``c_l`` when
+    ``pretrained``; Keras' seeded Glorot-uniform weights and zero biases
+    otherwise), then a ``Dense`` softmax layer that is initialised the same
+    way in both cases, so a pretrained-vs-random comparison differs only in
+    the hidden layers.  The model is built but not compiled.
+
+    Args:
+        dbn: the (pretrained) DBN.
+        n_classes: number of classes, at least 2.
+        pretrained: copy the DBN's weights into the hidden layers.
+        seed: seeds the Keras initialisers.
+        name: model name.
+
+    Returns:
+        A ``keras.Sequential`` mapping (n, n_0) inputs to (n, n_classes) probabilities.
+    """
+    import keras  # deferred: only this bridge needs Keras
+
+    n_classes = _check_int(n_classes, "n_classes", 2)
+    seeds = derive_seeds(seed, len(dbn.rbms) + 1)
+    dtype = dbn.dtype.name
+    model = keras.Sequential([keras.Input((dbn.layer_sizes[0],), dtype=dtype)], name=name)
+    for l, rbm in enumerate(dbn.rbms):
+        init = keras.initializers.GlorotUniform(seed=seeds[l])
+        layer = keras.layers.Dense(rbm.n_hidden, activation="sigmoid", kernel_initializer=init,
+                                   dtype=dtype, name=f"hidden{l + 1}")
+        model.add(layer)
+        if pretrained:
+            layer.set_weights([rbm.W.numpy(), rbm.c.numpy()])
+    model.add(keras.layers.Dense(n_classes, activation="softmax", dtype=dtype, name="softmax",
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1])))
+    return model

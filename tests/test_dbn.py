@@ -1,4 +1,4 @@
-"""Deep belief nets: greedy pretraining, passes, sampling, unrolling, up-down."""
+"""Deep belief nets: greedy pretraining, passes, sampling, unrolling, up-down, Keras bridge."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import tensorflow as tf
 import rbmtut
 from rbmtut import dbn as dbn_module
 from rbmtut.data import bars_and_stripes
-from rbmtut.dbn import DBN, DeepAutoencoder, UpDownFineTuner, derive_seeds
+from rbmtut.dbn import DBN, DeepAutoencoder, UpDownFineTuner, derive_seeds, to_keras_classifier
 from rbmtut.rbm import BernoulliRBM, sample_bernoulli
 from conftest import random_rbm
 
@@ -325,6 +325,34 @@ def test_up_down_fit_is_reproducible_and_samples():
     np.testing.assert_array_equal(samples.numpy(), a.sample(6, 5, seed=0, compile=False).numpy())
 
 
+# -- Keras bridge --------------------------------------------------------------------------
+def test_keras_classifier_copies_weights_and_random_twin_has_same_architecture():
+    model = random_dbn([9, 6, 4], seed=70, dtype=tf.float32)
+    pretrained = to_keras_classifier(model, 3, seed=1)
+    random = to_keras_classifier(model, 3, pretrained=False, seed=1)
+    assert [layer.name for layer in pretrained.layers] == ["hidden1", "hidden2", "softmax"]
+    for layer, rbm in zip(pretrained.layers, model.rbms):
+        np.testing.assert_array_equal(layer.kernel.numpy(), rbm.W.numpy())
+        np.testing.assert_array_equal(layer.bias.numpy(), rbm.c.numpy())
+    x = (np.random.default_rng(0).random((5, 9)) < 0.5).astype(np.float32)
+    np.testing.assert_allclose(pretrained.layers[1](pretrained.layers[0](x)).numpy(),
+                               model.up(x)[1].numpy(), rtol=1e-6)
+    probs = pretrained(x).numpy()
+    assert probs.shape == (5, 3)
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+
+    def describe(m):
+        return [(l.name, type(l).__name__, l.get_config()["activation"], l.kernel.shape,
+                 l.bias.shape) for l in m.layers]
+
+    assert describe(random) == describe(pretrained)
+    assert not np.array_equal(random.layers[0].kernel.numpy(), model.rbms[0].W.numpy())
+    # Same seed, same output layer: the comparison differs only in the hidden layers.
+    np.testing.assert_array_equal(random.layers[-1].kernel.numpy(), pretrained.layers[-1].kernel.numpy())
+    twin = to_keras_classifier(model, 3, pretrained=False, seed=1)
+    np.testing.assert_array_equal(twin.layers[0].kernel.numpy(), random.layers[0].kernel.numpy())
+
+
 # -- bad input -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "layers, match",
@@ -386,6 +414,8 @@ def test_passes_and_models_reject_bad_input():
         UpDownFineTuner(DBN([16, 8]))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         UpDownFineTuner(model).step(np.full((2, 16), -1.0))
+    with pytest.raises(ValueError, match="n_classes"):
+        to_keras_classifier(model, 1)
     with pytest.raises(ValueError, match="seed must be at least 0"):
         model.sample(3, 1, seed=-1)
     with pytest.raises(TypeError, match="seed must be an int"):
