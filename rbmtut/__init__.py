@@ -7,13 +7,15 @@ The package behind the rbmtut book.  One concept per module:
 - :mod:`rbmtut.gibbs`: block Gibbs steps, k-step and persistent chains;
 - :mod:`rbmtut.training`: CD-k, PCD-k, the surrogate loss and ``fit_rbm``;
 - :mod:`rbmtut.estimators`: reconstruction, pseudo-likelihood, exact and AIS log Z;
+- :mod:`rbmtut.dbn`: deep belief nets: greedy pretraining, passes, sampling,
+  unrolling into an autoencoder, up-down fine-tuning;
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
 - :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
 """
 
 __version__ = "0.1.0"
 
-from . import data, estimators, gibbs, notebook, plotting, rbm, training
+from . import data, dbn, estimators, gibbs, notebook, plotting, rbm, training
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
 from .training import fit_rbm
@@ -21,6 +23,7 @@ from .training import fit_rbm
 __all__ = [
     "BernoulliRBM",
     "data",
+    "dbn",
     "estimators",
     "fit_rbm",
     "gibbs",
