@@ -557,6 +557,13 @@ class UpDownFineTuner(tf.Module):
 
         The last partial batch of each epoch is dropped.
 
+        Args:
+            x: training data (N, n_0) in [0, 1].
+            epochs: passes over the data.
+            batch_size: examples per update.
+            seed: seeds the shuffles (the sampling noise comes from ``rng``).
+            progress: show a progress bar over the epochs.
+
         Returns:
             An :class:`UpDownHistory`.
         """
