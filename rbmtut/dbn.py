@@ -1,0 +1,622 @@
+"""Deep belief nets: greedy stacks of RBMs, their passes, sampling and unrolling.
+
+A DBN with layers ``h^0 = v, h^1, ..., h^L`` is a stack of ``L`` RBMs, RBM
+``l`` joining layer ``l`` (its visible side) to layer ``l + 1`` (its hidden
+side).  Trained greedily (Hinton, Osindero & Teh 2006) it is read as a
+generative model whose top two layers form an undirected RBM and whose lower
+layers are directed, top-down, logistic belief nets:
+
+    p(h^{L-1}, h^L)            the top RBM
+    p(h^l = 1 | h^{l+1})       = sigmoid(b_l + h^{l+1} W_l^T),   l < L - 1
+
+while ``q(h^{l+1} = 1 | h^l) = sigmoid(c_l + h^l W_l)`` is the approximate
+recognition (inference) pass.  This module holds the stack (:class:`DBN`),
+greedy pretraining, the up- and down-passes, sampling, unrolling into a deep
+autoencoder, generative fine-tuning by the up-down algorithm and a bridge to a
+Keras classifier.  Chapter 4 (``04_stacked_pretraining``) explains them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from .gibbs import gibbs_chain
+from .rbm import BernoulliRBM, check_binary_input, sample_bernoulli
+
+__all__ = [
+    "PASS_UP_OPTIONS", "derive_seeds", "PretrainResult", "DBN", "DeepAutoencoder",
+    "UpDownStep", "UpDownHistory", "UpDownFineTuner", "to_keras_classifier",
+]
+
+#: What greedy pretraining feeds to the next layer (see :meth:`DBN.pretrain`).
+PASS_UP_OPTIONS = ("probs", "samples", "samples_to_top")
+
+
+def _check_int(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int; got {value!r}.")
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}; got {value}.")
+    return int(value)
+
+
+def derive_seeds(seed: int, n: int) -> list[int]:
+    """``n`` distinct, well-mixed seeds from one (NumPy ``SeedSequence``); same seed, same list."""
+    return [int(s) for s in np.random.SeedSequence(_check_int(seed, "seed", 0)).generate_state(n)]
+
+
+def _propagate(x, layers, rng=None, *, sample_last=True):
+    """Logistic layers ``x <- sigmoid(x W + bias)`` for each ``(W, bias)`` in turn.
+
+    Returns ``(probs, states)``, one entry per layer.  Without ``rng`` the
+    states are the probabilities (mean field); with it they are Bernoulli
+    samples, each feeding the next layer (the last one only if ``sample_last``).
+    """
+    probs, states = [], []
+    for i, (W, bias) in enumerate(layers):
+        p = tf.sigmoid(tf.matmul(x, W) + bias)
+        last = i == len(layers) - 1
+        x = p if rng is None or (last and not sample_last) else sample_bernoulli(p, rng)
+        probs.append(p)
+        states.append(x)
+    return probs, states
+
+
+def _check_layer_input(x, width: int, name: str, layer: str) -> None:
+    shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+    if len(shape) == 2 and shape[1] is not None and shape[1] != width:
+        raise ValueError(f"{name} has {shape[1]} columns but {layer} has {width} units.")
+    check_binary_input(x, width, name=name)
+
+
+class PretrainResult(NamedTuple):
+    """What :meth:`DBN.pretrain` did, one entry per RBM (bottom first).
+
+    Attributes:
+        histories: the ``History`` returned by ``rbmtut.fit_rbm`` for each layer.
+        seconds: wall-clock seconds spent in each layer's ``fit_rbm``.
+        seeds: the ``seed`` passed to ``fit_rbm`` for each layer.
+        sample_seeds: seed of the generator that sampled each layer's output
+            for the next layer (``None`` where probabilities were passed up).
+    """
+
+    histories: list
+    seconds: list
+    seeds: list
+    sample_seeds: list
+
+
+class DBN(tf.Module):
+    """A deep belief net: a stack of Bernoulli RBMs trained one at a time.
+
+    Args:
+        layers: layer sizes ``[n_0, n_1, ..., n_L]`` (e.g. ``[784, 500, 500,
+            2000]``), or a list of :class:`BernoulliRBM` to stack as they are
+            (not copied); RBM ``l``'s ``n_hidden`` must equal RBM ``l+1``'s
+            ``n_visible``.
+        weight_std: initial weight scale when sizes are given.
+        seed: seeds the weights; RBM ``l`` gets ``derive_seeds(seed, L)[l]``.
+        dtype: ``tf.float32`` or ``tf.float64`` when sizes are given.
+        name: module name.
+
+    Attributes:
+        rbms: the RBMs, bottom first; ``top`` is the last one.
+    """
+
+    def __init__(self, layers, *, weight_std: float = 0.01, seed: int = 0,
+                 dtype=tf.float32, name: str | None = None):
+        super().__init__(name=name)
+        layers = list(layers)
+        if len(layers) >= 1 and all(isinstance(x, BernoulliRBM) for x in layers):
+            rbms = layers
+            for i, (below, above) in enumerate(zip(rbms, rbms[1:])):
+                if below.n_hidden != above.n_visible:
+                    raise ValueError(
+                        f"RBMs do not chain: rbm {i} has {below.n_hidden} hidden units but rbm "
+                        f"{i + 1} has {above.n_visible} visible units; layer l's hidden layer "
+                        "is layer l+1's visible layer.")
+                if below.dtype != above.dtype:
+                    raise ValueError(f"rbm {i} and rbm {i + 1} have different dtypes.")
+        else:
+            if len(layers) < 2:
+                raise ValueError(f"a DBN needs at least 2 layer sizes; got {layers}.")
+            for size in layers:
+                if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+                    raise ValueError(f"layer sizes must be positive ints; got {layers}.")
+            rbms = [
+                BernoulliRBM(int(a), int(b), weight_std=weight_std, seed=s, dtype=dtype, name=f"rbm{i}")
+                for i, (a, b, s) in enumerate(zip(layers, layers[1:], derive_seeds(seed, len(layers) - 1)))
+            ]
+        self.rbms = rbms
+        self._sampling_rng = tf.random.Generator.from_seed(0)  # reset by every sample()
+        self._compiled_sample = tf.function(self._sample_graph)
+
+    @property
+    def top(self) -> BernoulliRBM:
+        """The top RBM (the undirected associative memory)."""
+        return self.rbms[-1]
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """``(n_0, ..., n_L)``, visible layer first."""
+        return (self.rbms[0].n_visible,) + tuple(rbm.n_hidden for rbm in self.rbms)
+
+    @property
+    def dtype(self) -> tf.DType:
+        """The RBMs' dtype."""
+        return self.top.dtype
+
+    def _recognition_layers(self):
+        return [(rbm.W, rbm.c) for rbm in self.rbms[:-1]]
+
+    def _generative_layers(self):
+        return [(tf.transpose(rbm.W), rbm.b) for rbm in reversed(self.rbms[:-1])]
+
+    # -- greedy pretraining ---------------------------------------------------
+    def pretrain(self, x, *, epochs=10, batch_size=100, method="cd", k=1, learning_rate=0.05,
+                 momentum=0.5, weight_decay=0.0, pass_up: str = "probs", seed: int = 0,
+                 monitors=None, progress: bool = True) -> PretrainResult:
+        """Greedy layer-wise pretraining: train RBM 0 on ``x``, RBM l+1 on RBM l's output.
+
+        Each RBM is trained in place by ``rbmtut.fit_rbm``.  Every setting
+        from ``epochs`` to ``weight_decay`` (and ``monitors``) is one value for
+        all layers or a list with one value per RBM.
+
+        Args:
+            x: training data (N, n_0) in [0, 1].
+            epochs, batch_size, method, k, learning_rate, momentum,
+                weight_decay, monitors: passed to ``rbmtut.fit_rbm``.
+            pass_up: what the next layer is trained on: ``"probs"`` (the
+                hidden probabilities ``p(h | input)``), ``"samples"`` (binary
+                samples of them) or ``"samples_to_top"`` (probabilities,
+                except binary samples into the top RBM).
+            seed: one seed; layer l trains with ``derive_seeds(seed, 2L)[l]``
+                and samples its output with ``derive_seeds(seed, 2L)[L + l]``.
+            progress: progress bars over layers and epochs.
+
+        Returns:
+            A :class:`PretrainResult`.
+        """
+        _check_layer_input(x, self.layer_sizes[0], "x", "the visible layer")
+        if pass_up not in PASS_UP_OPTIONS:
+            raise ValueError(f"pass_up must be one of {PASS_UP_OPTIONS}; got {pass_up!r}.")
+        n_rbms, n_rows = len(self.rbms), len(x)
+        settings = dict(epochs=epochs, batch_size=batch_size, method=method, k=k,
+                        learning_rate=learning_rate, momentum=momentum,
+                        weight_decay=weight_decay, monitors=monitors)
+        for key, value in settings.items():
+            if isinstance(value, (list, tuple)):
+                if len(value) != n_rbms:
+                    raise ValueError(f"{key} has {len(value)} entries for {n_rbms} RBMs; give "
+                                     "one value or one per RBM.")
+            else:
+                settings[key] = [value] * n_rbms
+        # Fail before any training rather than after hours of it.
+        for layer in range(n_rbms):
+            _check_int(settings["epochs"][layer], "epochs", 0)
+            _check_int(settings["k"][layer], "k", 1)
+            if _check_int(settings["batch_size"][layer], "batch_size", 1) > n_rows:
+                raise ValueError(f"batch_size must be at most len(x) = {n_rows}.")
+            if settings["method"][layer] not in ("cd", "pcd", "exact"):
+                raise ValueError(f"method must be 'cd', 'pcd' or 'exact'; got {settings['method'][layer]!r}.")
+        seeds = derive_seeds(seed, 2 * n_rbms)
+        from . import fit_rbm  # the package's public trainer, looked up when called
+
+        data = np.asarray(x, dtype=self.dtype.as_numpy_dtype)
+        histories, seconds, sample_seeds = [], [], []
+        for layer in tqdm(range(n_rbms), disable=not progress, unit="layer", desc="pretraining"):
+            rbm, sample_seed = self.rbms[layer], None
+            started = time.perf_counter()
+            histories.append(fit_rbm(rbm, data, seed=seeds[layer], progress=progress,
+                                     **{key: values[layer] for key, values in settings.items()}))
+            seconds.append(time.perf_counter() - started)
+            if layer + 1 < n_rbms:  # the next layer's training data
+                out = rbm.hidden_probs(tf.constant(data))
+                if pass_up == "samples" or (pass_up == "samples_to_top" and layer + 2 == n_rbms):
+                    sample_seed = seeds[n_rbms + layer]
+                    out = sample_bernoulli(out, tf.random.Generator.from_seed(sample_seed))
+                data = out.numpy()
+            sample_seeds.append(sample_seed)
+        return PretrainResult(histories, seconds, seeds[:n_rbms], sample_seeds)
+
+    # -- passes -----------------------------------------------------------------
+    def up(self, v) -> list[tf.Tensor]:
+        """Mean-field recognition pass: ``[p(h^1 | v), ..., p(h^L | .)]``, each (n, n_l).
+
+        Layer ``l + 1`` receives the probabilities of layer ``l``.
+        """
+        _check_layer_input(v, self.layer_sizes[0], "v", "the visible layer")
+        return _propagate(tf.cast(v, self.dtype), [(r.W, r.c) for r in self.rbms])[0]
+
+    def sample_up(self, v, rng: tf.random.Generator) -> list[tf.Tensor]:
+        """Sampled recognition pass: binary states ``[h^1, ..., h^L]``, each (n, n_l)."""
+        _check_layer_input(v, self.layer_sizes[0], "v", "the visible layer")
+        return _propagate(tf.cast(v, self.dtype), [(r.W, r.c) for r in self.rbms], rng)[1]
+
+    def _down_layers(self, h, from_layer):
+        L = len(self.rbms)
+        layer = L - 1 if from_layer is None else from_layer
+        if _check_int(layer, "from_layer", 0) > L:
+            raise ValueError(f"from_layer must be at most L = {L}; got {layer}.")
+        _check_layer_input(h, self.layer_sizes[layer], "h", f"layer {layer}")
+        layers = [(tf.transpose(r.W), r.b) for r in reversed(self.rbms[:layer])]
+        return tf.cast(h, self.dtype), layers
+
+    def down(self, h, *, from_layer: int | None = None) -> list[tf.Tensor]:
+        """Mean-field generative pass from layer ``from_layer`` down to the pixels.
+
+        ``p(h^{l-1} = 1 | h^l) = sigmoid(b + h^l W^T)`` for each layer below.
+
+        Args:
+            h: states or probabilities of layer ``from_layer``, (n, n_from_layer).
+            from_layer: default ``L - 1``, the penultimate layer (the top RBM's
+                visible side, where the directed part starts); ``L`` starts
+                at the top, going down through the top RBM's ``p(h^{L-1} | h^L)``.
+
+        Returns:
+            Probabilities of layers ``from_layer - 1, ..., 0``; the last is (n, n_0).
+        """
+        return _propagate(*self._down_layers(h, from_layer))[0]
+
+    def sample_down(self, h, rng: tf.random.Generator, *, from_layer: int | None = None):
+        """Sampled generative pass: binary states of layers ``from_layer - 1, ..., 0``."""
+        return _propagate(*self._down_layers(h, from_layer), rng)[1]
+
+    # -- generation ------------------------------------------------------------------
+    def _sample_graph(self, start, n, k):
+        rng, top = self._sampling_rng, self.top
+        if start is None:  # noise: every penultimate unit on with probability 1/2
+            pen = sample_bernoulli(tf.fill(tf.stack([n, top.n_visible]), tf.constant(0.5, top.dtype)), rng)
+        else:  # the mean-field up-pass of the given data
+            pen = start
+            if self._recognition_layers():
+                pen = _propagate(start, self._recognition_layers())[0][-1]
+        chain = gibbs_chain(top, pen, k, rng)
+        if not self._generative_layers():
+            return chain.v_probs
+        # An ancestral pass: sample every hidden layer, keep the pixels' probabilities.
+        return _propagate(chain.v, self._generative_layers(), rng, sample_last=False)[0][-1]
+
+    def sample(self, n: int, gibbs_steps: int, *, seed: int = 0, start=None, compile: bool = True):
+        """Generate: ``gibbs_steps`` of Gibbs in the top RBM, then one down-pass.
+
+        The chains start from random binary penultimate states, or from the
+        mean-field up-pass of ``start``.  Hidden layers on the way down are
+        sampled; the pixels are returned as probabilities ``p(v | h^1)``.
+        Compiled, the whole run is one graph (the chain is a ``tf.while_loop``);
+        eager and compiled runs give the same numbers for the same seed.
+
+        Args:
+            n: number of samples (equal to ``len(start)`` when given).
+            gibbs_steps: Gibbs steps in the top RBM, at least 1.
+            seed: seed of the sampling noise.
+            start: optional data (n, n_visible) in [0, 1] to start from.
+            compile: run as a ``tf.function``.
+
+        Returns:
+            Visible probabilities (n, n_visible).
+        """
+        n = _check_int(n, "n", 1)
+        k = _check_int(gibbs_steps, "gibbs_steps", 1)
+        if start is not None:
+            _check_layer_input(start, self.layer_sizes[0], "start", "the visible layer")
+            if len(start) != n:
+                raise ValueError(f"start has {len(start)} rows but n = {n}; pass n=len(start).")
+            start = tf.cast(tf.convert_to_tensor(start), self.top.dtype)
+        self._sampling_rng.reset_from_seed(_check_int(seed, "seed", 0))
+        run = self._compiled_sample if compile else self._sample_graph
+        return run(start, tf.constant(n), tf.constant(k))
+
+    def unroll(self, *, code: str = "logistic") -> "DeepAutoencoder":
+        """Unroll into a deep autoencoder (Hinton & Salakhutdinov 2006).
+
+        Encoder layer ``l`` is a copy of ``(W_l, c_l)``; the decoder holds
+        copies of ``(W_l^T, b_l)`` in reverse order, untied from the encoder.
+
+        Args:
+            code: ``"logistic"`` or ``"linear"`` code units (H&S used linear).
+
+        Returns:
+            A :class:`DeepAutoencoder` with sizes ``n_0, ..., n_L, ..., n_0``.
+        """
+        encoder = [(tf.identity(r.W), tf.identity(r.c)) for r in self.rbms]
+        decoder = [(tf.transpose(r.W), tf.identity(r.b)) for r in reversed(self.rbms)]
+        return DeepAutoencoder(encoder, decoder, code=code, name=f"{self.name}_autoencoder")
+
+    def __repr__(self) -> str:
+        return f"DBN(layer_sizes={list(self.layer_sizes)}, dtype={self.dtype.name})"
+
+
+class DeepAutoencoder(tf.Module):
+    """A deep autoencoder of logistic layers with untied encoder and decoder.
+
+    ``code = f(... sigmoid(x E_0 + e_0) ... E_top + e_top)`` with ``f`` the
+    sigmoid (``code="logistic"``) or the identity (``"linear"``), and
+    ``x_hat = sigmoid(... sigmoid(code D_0 + d_0) ... D_last + d_last)``.
+
+    Args:
+        encoder: initial ``(weights (n_l, n_{l+1}), biases (n_{l+1},))``, bottom-up.
+        decoder: initial ``(weights (n_{l+1}, n_l), biases (n_l,))``, top-down,
+            mirroring the encoder's sizes.
+        code: ``"logistic"`` or ``"linear"``.
+        name: module name.
+
+    Attributes:
+        encoder_weights, encoder_biases, decoder_weights, decoder_biases:
+            lists of ``tf.Variable``, all in ``trainable_variables``.
+    """
+
+    def __init__(self, encoder, decoder, *, code: str = "logistic", name: str | None = None):
+        super().__init__(name=name)
+        if code not in ("logistic", "linear"):
+            raise ValueError(f"code must be 'logistic' or 'linear'; got {code!r}.")
+        self.code = code
+        self.encoder_weights = [tf.Variable(w, name=f"encoder_W{i}") for i, (w, _) in enumerate(encoder)]
+        self.encoder_biases = [tf.Variable(c, name=f"encoder_c{i}") for i, (_, c) in enumerate(encoder)]
+        self.decoder_weights = [tf.Variable(w, name=f"decoder_W{i}") for i, (w, _) in enumerate(decoder)]
+        self.decoder_biases = [tf.Variable(b, name=f"decoder_b{i}") for i, (_, b) in enumerate(decoder)]
+        sizes = [int(self.encoder_weights[0].shape[0])] + [int(w.shape[1]) for w in self.encoder_weights]
+        pairs = list(zip(sizes, sizes[1:]))
+        if ([tuple(w.shape) for w in self.encoder_weights] != pairs
+                or [tuple(w.shape) for w in self.decoder_weights] != [(b, a) for a, b in reversed(pairs)]
+                or [b.shape[0] for b in self.encoder_biases] != sizes[1:]
+                or [b.shape[0] for b in self.decoder_biases] != sizes[-2::-1]):
+            raise ValueError("encoder and decoder shapes must chain and mirror each other; "
+                             f"the encoder's layer sizes are {sizes}.")
+        self.layer_sizes = tuple(sizes)
+
+    def encode(self, x) -> tf.Tensor:
+        """The code (n, n_code) of inputs ``x`` (n, n_0) in [0, 1]."""
+        _check_layer_input(x, self.layer_sizes[0], "x", "the input layer")
+        h = tf.cast(x, self.encoder_weights[0].dtype)
+        for i, (W, c) in enumerate(zip(self.encoder_weights, self.encoder_biases)):
+            a = tf.matmul(h, W) + c
+            h = a if self.code == "linear" and i == len(self.encoder_weights) - 1 else tf.sigmoid(a)
+        return h
+
+    def decode_logits(self, code) -> tf.Tensor:
+        """Pre-sigmoid reconstruction (n, n_0) of ``code`` (n, n_code)."""
+        h = tf.cast(code, self.decoder_weights[0].dtype)
+        if h.shape.rank != 2 or h.shape[1] != self.layer_sizes[-1]:
+            raise ValueError(f"code must have shape (n, {self.layer_sizes[-1]}); got {h.shape}.")
+        for i, (W, b) in enumerate(zip(self.decoder_weights, self.decoder_biases)):
+            a = tf.matmul(h, W) + b
+            h = tf.sigmoid(a)
+        return a
+
+    def decode(self, code) -> tf.Tensor:
+        """Reconstruction probabilities (n, n_0) of ``code``."""
+        return tf.sigmoid(self.decode_logits(code))
+
+    def reconstruction_logits(self, x) -> tf.Tensor:
+        """Logits of ``x``'s reconstruction; use with ``sigmoid_cross_entropy_with_logits``."""
+        return self.decode_logits(self.encode(x))
+
+    def __call__(self, x) -> tf.Tensor:
+        """Reconstruction probabilities (n, n_0) of ``x``."""
+        return tf.sigmoid(self.reconstruction_logits(x))
+
+
+class UpDownStep(NamedTuple):
+    """The sampled states of one up-down update, indexed by layer.
+
+    Attributes:
+        wake: ``[v, s^1, ..., s^{L-1}]``: the data and the bottom-up samples.
+        wake_top: top-layer sample given ``s^{L-1}``, (n, n_L).
+        negative_pen, negative_top: end of the top RBM's Gibbs chain.
+        sleep: ``[p^0, s^1, ..., s^{L-1}]``: top-down samples from
+            ``negative_pen`` (``sleep[L-1]``), with visible probabilities ``p^0``.
+        reconstruction: mean cross-entropy (nats per example) of the data
+            under the generative prediction from ``s^1``: a diagnostic.
+    """
+
+    wake: list
+    wake_top: tf.Tensor
+    negative_pen: tf.Tensor
+    negative_top: tf.Tensor
+    sleep: list
+    reconstruction: tf.Tensor
+
+
+class UpDownHistory(NamedTuple):
+    """Per-epoch mean ``reconstruction`` (see :class:`UpDownStep`) and wall-clock ``seconds``."""
+
+    reconstruction: list
+    seconds: list
+
+
+class UpDownFineTuner(tf.Module):
+    """Generative fine-tuning of a DBN by the up-down algorithm (contrastive wake-sleep).
+
+    Hinton, Osindero & Teh (2006), "A fast learning algorithm for deep belief
+    nets", section 5 and appendix B; labels are left out.  Below the top RBM
+    the weights are untied: recognition ``R_l`` (n_l, n_{l+1}) and ``r_l``
+    start as copies of RBM l's ``W_l, c_l``; generative ``G_l`` (n_{l+1}, n_l)
+    and ``g_l`` as copies of ``W_l^T, b_l``.  The top RBM is a copy too, so
+    the DBN is left unchanged.  With learning rate ``eps``, a batch of ``n``
+    and ``<.>`` the batch mean, one update is:
+
+        wake:   s^0 = v;  s^{l+1} ~ sigmoid(s^l R_l + r_l)          l = 0..L-2
+                p^l = sigmoid(s^{l+1} G_l + g_l)
+                G_l += eps <s^{l+1}^T (s^l - p^l)>,  g_l += eps <s^l - p^l>
+        top:    t ~ p(h^L | s^{L-1});  k Gibbs steps from t give (pen-, top-)
+                W += eps (<s^{L-1}^T t> - <pen-^T top->)
+                b += eps <s^{L-1} - pen->,   c += eps <t - top->
+        sleep:  z^{L-1} = pen-;  z^l ~ sigmoid(z^{l+1} G_l + g_l)    l = L-2..0
+                (z^0 is kept as probabilities)
+                q^{l+1} = sigmoid(z^l R_l + r_l)
+                R_l += eps <z^l^T (z^{l+1} - q^{l+1})>,  r_l += eps <z^{l+1} - q^{l+1}>
+
+    All predictions use the parameters from before the update.  The wake
+    phase teaches the generative weights to reproduce what recognition
+    sees; the sleep phase teaches the recognition weights to invert what the
+    generative model dreams.  The step is one ``tf.function``.
+
+    Args:
+        dbn: a pretrained DBN with at least two RBMs.
+        learning_rate: ``eps``; a variable, change it with ``.assign``.
+        k: Gibbs steps in the top RBM; a variable (the paper raised it
+            from 3 to 6 to 10 during training).
+        seed: seed of the update's ``tf.random.Generator`` (``rng``).
+        compile: compile the update.
+        name: module name.
+    """
+
+    def __init__(self, dbn: DBN, *, learning_rate: float = 0.01, k: int = 3, seed: int = 0,
+                 compile: bool = True, name: str | None = None):
+        super().__init__(name=name)
+        if len(dbn.rbms) < 2:
+            raise ValueError("the up-down algorithm needs at least two RBMs; train one with fit_rbm.")
+        if not learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0; got {learning_rate}.")
+        lower = dbn.rbms[:-1]
+        self.recognition_weights = [tf.Variable(tf.identity(r.W), name=f"R{i}") for i, r in enumerate(lower)]
+        self.recognition_biases = [tf.Variable(tf.identity(r.c), name=f"r{i}") for i, r in enumerate(lower)]
+        self.generative_weights = [tf.Variable(tf.transpose(r.W), name=f"G{i}") for i, r in enumerate(lower)]
+        self.generative_biases = [tf.Variable(tf.identity(r.b), name=f"g{i}") for i, r in enumerate(lower)]
+        self.top = dbn.top.copy()
+        self.layer_sizes = dbn.layer_sizes
+        self.learning_rate = tf.Variable(learning_rate, dtype=dbn.dtype, trainable=False)
+        self.k = tf.Variable(_check_int(k, "k", 1), dtype=tf.int32, trainable=False)
+        self.rng = tf.random.Generator.from_seed(_check_int(seed, "seed", 0))
+        self._step = tf.function(self._update) if compile else self._update
+        self._sampling_rng = tf.random.Generator.from_seed(0)
+        self._compiled_sample = tf.function(self._sample_graph)
+
+    # The fine-tuned model generates exactly as a DBN does, through its own
+    # (now untied) generative weights and top RBM.
+    _sample_graph = DBN._sample_graph
+    sample = DBN.sample
+
+    def _recognition_layers(self):
+        return list(zip(self.recognition_weights, self.recognition_biases))
+
+    def _generative_layers(self):
+        return list(zip(self.generative_weights, self.generative_biases))[::-1]
+
+    def _update(self, v) -> UpDownStep:
+        rng, top, eps = self.rng, self.top, self.learning_rate
+        # Batch means as products with 1/n, so eager and compiled runs round alike.
+        inv_n = 1.0 / tf.cast(tf.shape(v)[0], v.dtype)
+        R, r = self.recognition_weights, self.recognition_biases
+        G, g = self.generative_weights, self.generative_biases
+        n_lower = len(R)
+
+        # Wake phase: sample the layers bottom-up with the recognition weights.
+        wake = [v] + _propagate(v, self._recognition_layers(), rng)[1]
+        # Generative predictions of each layer from the sampled layer above.
+        wake_logits = [tf.matmul(wake[l + 1], G[l]) + g[l] for l in range(n_lower)]
+        wake_errors = [wake[l] - tf.sigmoid(wake_logits[l]) for l in range(n_lower)]
+
+        # Top RBM: CD-k from the wake state of the penultimate layer.
+        pen = wake[-1]
+        wake_top = top.sample_hidden(pen, rng)
+
+        def gibbs(i, neg_pen, neg_top):
+            neg_pen = top.sample_visible(neg_top, rng)
+            return i + 1, neg_pen, top.sample_hidden(neg_pen, rng)
+
+        _, neg_pen, neg_top = tf.while_loop(
+            lambda i, *_: i < self.k, gibbs, (tf.constant(0), tf.zeros_like(pen), wake_top))
+
+        # Sleep phase: from the chain's end, sample top-down with the generative
+        # weights (visible units as probabilities); recognition predicts upwards.
+        dream = _propagate(neg_pen, self._generative_layers(), rng, sample_last=False)[1]
+        sleep = dream[::-1] + [neg_pen]
+        sleep_errors = [sleep[l + 1] - tf.sigmoid(tf.matmul(sleep[l], R[l]) + r[l])
+                        for l in range(n_lower)]
+
+        # Delta-rule updates, all computed above from the old parameters.
+        for l in range(n_lower):
+            G[l].assign_add(eps * inv_n * tf.matmul(wake[l + 1], wake_errors[l], transpose_a=True))
+            g[l].assign_add(eps * tf.reduce_mean(wake_errors[l], axis=0))
+            R[l].assign_add(eps * inv_n * tf.matmul(sleep[l], sleep_errors[l], transpose_a=True))
+            r[l].assign_add(eps * tf.reduce_mean(sleep_errors[l], axis=0))
+        top.W.assign_add(eps * inv_n * (tf.matmul(pen, wake_top, transpose_a=True)
+                                        - tf.matmul(neg_pen, neg_top, transpose_a=True)))
+        top.b.assign_add(eps * tf.reduce_mean(pen - neg_pen, axis=0))
+        top.c.assign_add(eps * tf.reduce_mean(wake_top - neg_top, axis=0))
+
+        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=wake_logits[0])
+        return UpDownStep(wake, wake_top, neg_pen, neg_top, sleep,
+                          tf.reduce_mean(tf.reduce_sum(cross_entropy, axis=1)))
+
+    def step(self, v) -> UpDownStep:
+        """One up-down update on the batch ``v`` (n, n_0) in [0, 1]; returns its states."""
+        _check_layer_input(v, self.layer_sizes[0], "v", "the visible layer")
+        return self._step(tf.cast(tf.convert_to_tensor(v), self.top.dtype))
+
+    def fit(self, x, *, epochs: int = 1, batch_size: int = 100, seed: int = 0,
+            progress: bool = True) -> UpDownHistory:
+        """Up-down updates over ``x`` (N, n_0) for ``epochs`` seeded shuffles.
+
+        The last partial batch of each epoch is dropped.
+
+        Args:
+            x: training data (N, n_0) in [0, 1].
+            epochs: passes over the data.
+            batch_size: examples per update.
+            seed: seeds the shuffles (the sampling noise comes from ``rng``).
+            progress: show a progress bar over the epochs.
+
+        Returns:
+            An :class:`UpDownHistory`.
+        """
+        _check_layer_input(x, self.layer_sizes[0], "x", "the visible layer")
+        epochs = _check_int(epochs, "epochs", 0)
+        if _check_int(batch_size, "batch_size", 1) > len(x):
+            raise ValueError(f"batch_size must be at most len(x) = {len(x)}.")
+        data = tf.constant(np.asarray(x, dtype=self.top.dtype.as_numpy_dtype))
+        order_rng = np.random.default_rng(_check_int(seed, "seed", 0))
+        history = UpDownHistory([], [])
+        for _ in tqdm(range(epochs), disable=not progress, unit="epoch", desc="up-down"):
+            started = time.perf_counter()
+            order = order_rng.permutation(len(x))
+            errors = [self._step(tf.gather(data, order[i:i + batch_size])).reconstruction
+                      for i in range(0, len(x) - batch_size + 1, batch_size)]
+            history.reconstruction.append(float(tf.reduce_mean(errors)))
+            history.seconds.append(time.perf_counter() - started)
+        return history
+
+
+def to_keras_classifier(dbn: DBN, n_classes: int, *, pretrained: bool = True, seed: int = 0,
+                        name: str = "dbn_classifier"):
+    """A Keras ``Sequential`` classifier with the DBN's architecture.
+
+    One ``Dense`` sigmoid layer per RBM (weights ``W_l``, biases ``c_l`` when
+    ``pretrained``; Keras' seeded Glorot-uniform weights and zero biases
+    otherwise), then a ``Dense`` softmax layer that is initialised the same
+    way in both cases, so a pretrained-vs-random comparison differs only in
+    the hidden layers.  The model is built but not compiled.
+
+    Args:
+        dbn: the (pretrained) DBN.
+        n_classes: number of classes, at least 2.
+        pretrained: copy the DBN's weights into the hidden layers.
+        seed: seeds the Keras initialisers.
+        name: model name.
+
+    Returns:
+        A ``keras.Sequential`` mapping (n, n_0) inputs to (n, n_classes) probabilities.
+    """
+    import keras  # deferred: only this bridge needs Keras
+
+    n_classes = _check_int(n_classes, "n_classes", 2)
+    seeds = derive_seeds(seed, len(dbn.rbms) + 1)
+    dtype = dbn.dtype.name
+    model = keras.Sequential([keras.Input((dbn.layer_sizes[0],), dtype=dtype)], name=name)
+    for l, rbm in enumerate(dbn.rbms):
+        init = keras.initializers.GlorotUniform(seed=seeds[l])
+        layer = keras.layers.Dense(rbm.n_hidden, activation="sigmoid", kernel_initializer=init,
+                                   dtype=dtype, name=f"hidden{l + 1}")
+        model.add(layer)
+        if pretrained:
+            layer.set_weights([rbm.W.numpy(), rbm.c.numpy()])
+    model.add(keras.layers.Dense(n_classes, activation="softmax", dtype=dtype, name="softmax",
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1])))
+    return model
