@@ -169,8 +169,9 @@ class DBN(tf.Module):
 
         Args:
             x: training data (N, n_0) in [0, 1].
-            epochs, batch_size, method, k, learning_rate, momentum,
-                weight_decay, monitors: passed to ``rbmtut.fit_rbm``.
+            epochs, batch_size, method, k: passed to ``rbmtut.fit_rbm``.
+            learning_rate, momentum, weight_decay, monitors: passed to
+                ``rbmtut.fit_rbm``.
             pass_up: what the next layer is trained on: ``"probs"`` (the
                 hidden probabilities ``p(h | input)``), ``"samples"`` (binary
                 samples of them) or ``"samples_to_top"`` (probabilities,

@@ -231,10 +231,11 @@ def fit_rbm(
         x: training data (N, n_visible) in [0, 1] (binary for a likelihood).
         epochs: passes over the data.
         batch_size: examples per update.
-        method, k, learning_rate, momentum, weight_decay, optimizer,
-            bias_optimizer, seed, compile: see
+        method, k, learning_rate, momentum, weight_decay: see
             :class:`~rbmtut.training.RBMTrainer` (built-in rule by default:
             learning rate 0.05, momentum 0.5).
+        optimizer, bias_optimizer, seed, compile: see
+            :class:`~rbmtut.training.RBMTrainer`.
         n_chains: persistent chains for PCD (default: ``batch_size``).
         monitors, callback, progress: see :func:`train_epochs`.
 

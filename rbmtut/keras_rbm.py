@@ -132,9 +132,11 @@ class RBMModel(keras.Model):
         return super().fit(x, epochs=epochs, callbacks=callbacks, **kwargs)
 
     def save(self, *args, **kwargs):
+        """Refused: Keras model files would not contain the RBM (see the class notes)."""
         raise NotImplementedError(_SAVE_HINT)
 
     def save_weights(self, *args, **kwargs):
+        """Refused: Keras weight files would not contain the RBM (see the class notes)."""
         raise NotImplementedError(_SAVE_HINT)
 
 
