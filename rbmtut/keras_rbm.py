@@ -59,9 +59,8 @@ class RBMModel(keras.Model):
             raise TypeError(f"trainer must be an RBMTrainer; got {type(trainer).__name__}.")
         self.trainer = trainer
         self.track_reconstruction = track_reconstruction
-        self._trackers = [keras.metrics.Mean(name="surrogate")]
-        if track_reconstruction:
-            self._trackers.append(keras.metrics.Mean(name="reconstruction"))
+        self._surrogate = keras.metrics.Mean(name="surrogate")
+        self._reconstruction = keras.metrics.Mean(name="reconstruction")
 
     @property
     def rbm(self) -> BernoulliRBM:
@@ -71,7 +70,7 @@ class RBMModel(keras.Model):
     @property
     def metrics(self):
         # Listing the trackers here makes Keras reset them at every epoch.
-        return self._trackers
+        return [self._surrogate, self._reconstruction]
 
     def call(self, v):
         """Hidden probabilities p(h=1|v) (n, n_hidden) of visible vectors (n, n_visible)."""
@@ -87,18 +86,25 @@ class RBMModel(keras.Model):
                 )
         super().compile(jit_compile=jit_compile, **kwargs)
 
+    def _reconstruction_error(self, v):
+        """Mean-field reconstruction cross-entropy of each row of ``v``: (n,)."""
+        logits = self.rbm.visible_logits(self.rbm.hidden_probs(v))
+        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=logits), -1)
+
     def train_step(self, data):
-        v = data[0] if isinstance(data, tuple) else data
-        v = tf.cast(v, self.rbm.dtype)
-        surrogate = self.trainer._update(v)
-        self._trackers[0].update_state(surrogate)
-        if self.track_reconstruction:
-            logits = self.rbm.visible_logits(self.rbm.hidden_probs(v))
-            per_example = tf.reduce_sum(
-                tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=logits), axis=-1
-            )
-            self._trackers[1].update_state(per_example)
-        return {tracker.name: tracker.result() for tracker in self._trackers}
+        """One trainer update on a batch; returns the epoch means so far."""
+        v = tf.cast(data[0] if isinstance(data, tuple) else data, self.rbm.dtype)
+        self._surrogate.update_state(self.trainer._update(v))
+        if not self.track_reconstruction:
+            return {"surrogate": self._surrogate.result()}
+        self._reconstruction.update_state(self._reconstruction_error(v))
+        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+    def test_step(self, data):
+        """Reconstruction cross-entropy of held-out data (``validation_data``, ``evaluate``)."""
+        v = tf.cast(data[0] if isinstance(data, tuple) else data, self.rbm.dtype)
+        self._reconstruction.update_state(self._reconstruction_error(v))
+        return {"reconstruction": self._reconstruction.result()}
 
     def fit(self, x=None, y=None, *, batch_size=None, epochs=1, callbacks=None, **kwargs):
         """Train for ``epochs`` more epochs; the arguments are those of ``keras.Model.fit``.

@@ -98,6 +98,17 @@ def test_keras_fit_matches_fit_rbm(kind):
     assert keras_history.history["reconstruction"][-1] > 0
 
 
+def test_keras_validation_reports_held_out_reconstruction():
+    model = RBMModel(training.RBMTrainer(BernoulliRBM(16, 8), seed=0))
+    history = model.fit(X[:20], batch_size=10, epochs=2, validation_data=X[20:], verbose=0)
+    assert sorted(history.history) == ["reconstruction", "surrogate", "val_reconstruction"]
+    logits = model.rbm.visible_logits(model.rbm.hidden_probs(X[20:]))
+    expected = tf.reduce_mean(tf.reduce_sum(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.constant(X[20:], tf.float32), logits=logits), -1))
+    np.testing.assert_allclose(history.history["val_reconstruction"][-1], expected.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(model.evaluate(X[20:], verbose=0), expected.numpy(), rtol=1e-5)
+
+
 def test_keras_model_predicts_features_and_refuses_what_it_cannot_do(tmp_path):
     model = RBMModel(training.RBMTrainer(BernoulliRBM(16, 8), seed=0))
     features = model.predict(X, verbose=0)
