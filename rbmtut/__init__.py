@@ -10,14 +10,15 @@ The package behind the rbmtut book.  One concept per module:
 - :mod:`rbmtut.keras_rbm`: an RBM that trains with Keras ``model.fit``;
 - :mod:`rbmtut.estimators`: reconstruction, pseudo-likelihood, exact and AIS log Z;
 - :mod:`rbmtut.dbn`: deep belief nets: greedy pretraining, passes, sampling,
-  unrolling into an autoencoder, up-down fine-tuning;
+  unrolling into an autoencoder;
+- :mod:`rbmtut.finetuning`: up-down fine-tuning and a Keras classifier from a stack;
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
 - :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
 """
 
 __version__ = "0.1.0"
 
-from . import data, dbn, estimators, fitting, gibbs, keras_rbm, notebook, plotting, rbm, training
+from . import data, dbn, estimators, finetuning, fitting, gibbs, keras_rbm, notebook, plotting, rbm, training
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
 from .fitting import fit_rbm
@@ -27,6 +28,7 @@ __all__ = [
     "data",
     "dbn",
     "estimators",
+    "finetuning",
     "fit_rbm",
     "fitting",
     "gibbs",

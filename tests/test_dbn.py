@@ -7,7 +7,8 @@ import tensorflow as tf
 import rbmtut
 from rbmtut import dbn as dbn_module
 from rbmtut.data import bars_and_stripes
-from rbmtut.dbn import DBN, DeepAutoencoder, UpDownFineTuner, derive_seeds, to_keras_classifier
+from rbmtut.dbn import DBN, DeepAutoencoder, derive_seeds
+from rbmtut.finetuning import UpDownFineTuner, to_keras_classifier
 from rbmtut.rbm import BernoulliRBM, sample_bernoulli
 from conftest import random_rbm
 
