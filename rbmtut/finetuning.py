@@ -20,6 +20,8 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from .dbn import DBN, _check_int, _check_layer_input, _propagate, derive_seeds
+from .fitting import epoch_orders
+from .training import mean_over_batches
 
 __all__ = ["UpDownStep", "UpDownHistory", "UpDownFineTuner", "to_keras_classifier"]
 
@@ -107,6 +109,7 @@ class UpDownFineTuner(tf.Module):
         self.k = tf.Variable(_check_int(k, "k", 1), dtype=tf.int32, trainable=False)
         self.rng = tf.random.Generator.from_seed(_check_int(seed, "seed", 0))
         self._step = tf.function(self._update) if compile else self._update
+        self._run_epoch = tf.function(self._epoch) if compile else self._epoch
         self._sampling_rng = tf.random.Generator.from_seed(0)
         self._compiled_sample = tf.function(self._sample_graph)
 
@@ -173,6 +176,10 @@ class UpDownFineTuner(tf.Module):
         _check_layer_input(v, self.layer_sizes[0], "v", "the visible layer")
         return self._step(tf.cast(tf.convert_to_tensor(v), self.top.dtype))
 
+    def _epoch(self, data, order):
+        """Up-down updates on ``data[order[i]]`` for every row ``i``; mean reconstruction."""
+        return mean_over_batches(lambda batch: self._update(batch).reconstruction, data, order)
+
     def fit(self, x, *, epochs: int = 1, batch_size: int = 100, seed: int = 0,
             progress: bool = True) -> UpDownHistory:
         """Up-down updates over ``x`` (N, n_0) for ``epochs`` seeded shuffles.
@@ -194,14 +201,11 @@ class UpDownFineTuner(tf.Module):
         if _check_int(batch_size, "batch_size", 1) > len(x):
             raise ValueError(f"batch_size must be at most len(x) = {len(x)}.")
         data = tf.constant(np.asarray(x, dtype=self.top.dtype.as_numpy_dtype))
-        order_rng = np.random.default_rng(_check_int(seed, "seed", 0))
+        orders = epoch_orders(len(x), batch_size, _check_int(seed, "seed", 0), epochs=epochs)
         history = UpDownHistory([], [])
-        for _ in tqdm(range(epochs), disable=not progress, unit="epoch", desc="up-down"):
+        for order in tqdm(orders, total=epochs, disable=not progress, unit="epoch", desc="up-down"):
             started = time.perf_counter()
-            order = order_rng.permutation(len(x))
-            errors = [self._step(tf.gather(data, order[i:i + batch_size])).reconstruction
-                      for i in range(0, len(x) - batch_size + 1, batch_size)]
-            history.reconstruction.append(float(tf.reduce_mean(errors)))
+            history.reconstruction.append(float(self._run_epoch(data, tf.constant(order))))
             history.seconds.append(time.perf_counter() - started)
         return history
 

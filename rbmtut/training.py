@@ -30,7 +30,7 @@ from . import estimators
 from .gibbs import PersistentChains, gibbs_chain
 from .rbm import BernoulliRBM, check_binary_input, sample_bernoulli
 
-__all__ = ["cd_loss", "Gradients", "cd_gradients", "RBMTrainer"]
+__all__ = ["cd_loss", "Gradients", "cd_gradients", "RBMTrainer", "mean_over_batches"]
 
 
 def cd_loss(rbm: BernoulliRBM, v_data, v_model) -> tf.Tensor:
@@ -163,24 +163,27 @@ class RBMTrainer(tf.Module):
             )
         self.rbm, self.method, self.k, self.seed = rbm, method, k, seed
         dtype = rbm.dtype
-        self.learning_rate_schedule = learning_rate if callable(learning_rate) else None
-        first_rate = learning_rate(0) if callable(learning_rate) else learning_rate
-        if first_rate is not None and not first_rate > 0:
-            raise ValueError(f"learning_rate must be > 0; got {first_rate}.")
-        self.learning_rate = tf.Variable(first_rate or 0.0, dtype=dtype, trainable=False)
-        self.momentum = tf.Variable(momentum or 0.0, dtype=dtype, trainable=False)
         self.weight_decay = tf.Variable(weight_decay, dtype=dtype, trainable=False)
-        self.velocities = [] if optimizer is not None else [
-            tf.Variable(tf.zeros_like(p), trainable=False, name=f"velocity_{p.name.split(':')[0]}")
-            for p in rbm.parameters
-        ]
         self.optimizer, self.bias_optimizer = optimizer, bias_optimizer
-        if optimizer is not None:
-            if bias_optimizer is None:
-                _build(optimizer, list(rbm.parameters), "optimizer")
-            else:
-                _build(optimizer, [rbm.W], "optimizer")
-                _build(bias_optimizer, [rbm.b, rbm.c], "bias_optimizer")
+        # The built-in rule's state; a Keras optimizer keeps its own instead.
+        self.learning_rate_schedule = self.learning_rate = self.momentum = None
+        self.velocities = []
+        if optimizer is None:
+            self.learning_rate_schedule = learning_rate if callable(learning_rate) else None
+            first_rate = learning_rate(0) if callable(learning_rate) else learning_rate
+            if not first_rate > 0:
+                raise ValueError(f"learning_rate must be > 0; got {first_rate}.")
+            self.learning_rate = tf.Variable(first_rate, dtype=dtype, trainable=False)
+            self.momentum = tf.Variable(momentum, dtype=dtype, trainable=False)
+            self.velocities = [
+                tf.Variable(tf.zeros_like(p), trainable=False, name=f"velocity_{p.name.split(':')[0]}")
+                for p in rbm.parameters
+            ]
+        elif bias_optimizer is None:
+            _build(optimizer, list(rbm.parameters), "optimizer")
+        else:
+            _build(optimizer, [rbm.W], "optimizer")
+            _build(bias_optimizer, [rbm.b, rbm.c], "bias_optimizer")
         self.completed_epochs = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.rng = tf.random.Generator.from_seed(seed)
         self.chains: PersistentChains | None = None
@@ -280,15 +283,7 @@ class RBMTrainer(tf.Module):
 
     def _epoch(self, data, order):
         """Updates on ``data[order[i]]`` for every row ``i`` of ``order``; mean surrogate."""
-        n_batches = tf.shape(order)[0]
-
-        def body(i, total):
-            return i + 1, total + self._update(tf.gather(data, order[i]))
-
-        _, total = tf.while_loop(
-            lambda i, _: i < n_batches, body, (tf.constant(0), tf.zeros([], self.rbm.dtype))
-        )
-        return total * (1.0 / tf.cast(n_batches, self.rbm.dtype))
+        return mean_over_batches(self._update, data, order)
 
     def epoch(self, data, order) -> tf.Tensor:
         """One pass of updates, the whole pass as a single compiled loop.
@@ -310,6 +305,31 @@ class RBMTrainer(tf.Module):
         loss = self._run_epoch(data, order)
         self.end_epoch()
         return loss
+
+
+def mean_over_batches(update: Callable, data, order) -> tf.Tensor:
+    """Run ``update(data[order[i]])`` for every row ``i`` of ``order`` in one ``tf.while_loop``.
+
+    The loop over batches stays inside the graph, so a compiled epoch never
+    returns to Python between updates.
+
+    Args:
+        update: ``batch (batch_size, d) -> scalar`` that updates some state.
+        data: the training set (N, d).
+        order: int indices (n_batches, batch_size).
+
+    Returns:
+        The mean of ``update``'s results.
+    """
+    n_batches = tf.shape(order)[0]
+
+    def body(i, total):
+        return i + 1, total + update(tf.gather(data, order[i]))
+
+    _, total = tf.while_loop(
+        lambda i, _: i < n_batches, body, (tf.constant(0), tf.zeros([], data.dtype))
+    )
+    return total * (1.0 / tf.cast(n_batches, data.dtype))
 
 
 def _check_settings(rbm, method, k, weight_decay, n_chains, seed) -> None:
