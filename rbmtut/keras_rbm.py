@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from . import estimators
 from .fitting import batch_dataset
 from .rbm import BernoulliRBM, check_binary_input
 from .training import RBMTrainer
@@ -86,10 +87,10 @@ class RBMModel(keras.Model):
                 )
         super().compile(jit_compile=jit_compile, **kwargs)
 
-    def _reconstruction_error(self, v):
-        """Mean-field reconstruction cross-entropy of each row of ``v``: (n,)."""
-        logits = self.rbm.visible_logits(self.rbm.hidden_probs(v))
-        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=logits), -1)
+    def _track_reconstruction(self, v):
+        """Add the batch's mean-field reconstruction cross-entropy to the epoch mean."""
+        error = estimators.reconstruction_cross_entropy(self.rbm, v)
+        self._reconstruction.update_state(error, sample_weight=tf.shape(v)[0])
 
     def train_step(self, data):
         """One trainer update on a batch; returns the epoch means so far."""
@@ -97,13 +98,13 @@ class RBMModel(keras.Model):
         self._surrogate.update_state(self.trainer._update(v))
         if not self.track_reconstruction:
             return {"surrogate": self._surrogate.result()}
-        self._reconstruction.update_state(self._reconstruction_error(v))
+        self._track_reconstruction(v)
         return {tracker.name: tracker.result() for tracker in self.metrics}
 
     def test_step(self, data):
         """Reconstruction cross-entropy of held-out data (``validation_data``, ``evaluate``)."""
         v = tf.cast(data[0] if isinstance(data, tuple) else data, self.rbm.dtype)
-        self._reconstruction.update_state(self._reconstruction_error(v))
+        self._track_reconstruction(v)
         return {"reconstruction": self._reconstruction.result()}
 
     def fit(self, x=None, y=None, *, batch_size=None, epochs=1, callbacks=None, **kwargs):
