@@ -25,13 +25,18 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from .fitting import History, epoch_orders, train_epochs
 from .gibbs import gibbs_chain
 from .rbm import BernoulliRBM, check_binary_input, sample_bernoulli
+from .training import RBMTrainer, mean_over_batches
 
-__all__ = ["PASS_UP_OPTIONS", "derive_seeds", "PretrainResult", "DBN", "DeepAutoencoder"]
+__all__ = ["PASS_UP_OPTIONS", "PRETRAIN_SCHEDULES", "derive_seeds", "PretrainResult", "DBN", "DeepAutoencoder"]
 
 #: What greedy pretraining feeds to the next layer (see :meth:`DBN.pretrain`).
 PASS_UP_OPTIONS = ("probs", "samples", "samples_to_top")
+
+#: How :meth:`DBN.pretrain` orders the layers' training.
+PRETRAIN_SCHEDULES = ("layerwise", "simultaneous")
 
 
 def _check_int(value, name: str, low: int) -> int:
@@ -75,15 +80,20 @@ class PretrainResult(NamedTuple):
     """What :meth:`DBN.pretrain` did, one entry per RBM (bottom first).
 
     Attributes:
-        histories: the ``History`` returned by ``rbmtut.fit_rbm`` for each layer.
-        seconds: wall-clock seconds spent in each layer's ``fit_rbm``.
-        seeds: the ``seed`` passed to ``fit_rbm`` for each layer.
+        histories: each layer's ``rbmtut.fitting.History`` (per-epoch
+            surrogate, monitors and seconds).
+        seconds: wall-clock seconds spent training each layer; ``None`` for
+            every layer under ``schedule="simultaneous"``, where the layers
+            share each batch and the time cannot be split between them.
+        total_seconds: wall-clock seconds of the whole pretraining.
+        seeds: each layer's trainer seed (its shuffles and Gibbs noise).
         sample_seeds: seed of the generator that sampled each layer's output
             for the next layer (``None`` where probabilities were passed up).
     """
 
     histories: list
     seconds: list
+    total_seconds: float
     seeds: list
     sample_seeds: list
 
@@ -156,23 +166,38 @@ class DBN(tf.Module):
 
     # -- greedy pretraining ---------------------------------------------------
     def pretrain(self, x, *, epochs=10, batch_size=100, method="cd", k=1, learning_rate=0.05,
-                 momentum=0.5, weight_decay=0.0, pass_up: str = "probs", seed: int = 0,
-                 monitors=None, progress: bool = True) -> PretrainResult:
-        """Greedy layer-wise pretraining: train RBM 0 on ``x``, RBM l+1 on RBM l's output.
+                 momentum=0.5, weight_decay=0.0, pass_up: str = "probs",
+                 schedule: str = "layerwise", seed: int = 0, monitors=None,
+                 progress: bool = True) -> PretrainResult:
+        """Greedy pretraining: RBM 0 learns ``x``, RBM l+1 learns RBM l's output.
 
-        Each RBM is trained in place by ``rbmtut.fit_rbm``.  Every setting
-        from ``epochs`` to ``weight_decay`` (and ``monitors``) is one value for
-        all layers or a list with one value per RBM.
+        Each RBM is trained in place with an :class:`~rbmtut.training.RBMTrainer`
+        (the built-in momentum rule).  Every setting from ``epochs`` to
+        ``weight_decay`` (and ``monitors``) is one value for all layers or a
+        list with one value per RBM.
+
+        Two schedules:
+
+        - ``"layerwise"`` (Hinton et al. 2006): train RBM 0 to the end, pass
+          the whole training set up through it once, train RBM 1 on the
+          result, and so on; each layer shuffles with its own seed.
+        - ``"simultaneous"``: every batch goes up the stack and each RBM
+          takes one update on what the layer below passes it *now*, so all
+          layers train in one loop while their inputs are still changing.
+          Layer 0 sees exactly what it sees layer-wise (same shuffles, same
+          noise), so it ends up identical; ``epochs`` and ``batch_size`` must
+          be the same for every layer.
 
         Args:
             x: training data (N, n_0) in [0, 1].
-            epochs, batch_size, method, k: passed to ``rbmtut.fit_rbm``.
-            learning_rate, momentum, weight_decay, monitors: passed to
+            epochs, batch_size, method, k: as for ``rbmtut.fit_rbm``.
+            learning_rate, momentum, weight_decay, monitors: as for
                 ``rbmtut.fit_rbm``.
             pass_up: what the next layer is trained on: ``"probs"`` (the
                 hidden probabilities ``p(h | input)``), ``"samples"`` (binary
                 samples of them) or ``"samples_to_top"`` (probabilities,
                 except binary samples into the top RBM).
+            schedule: ``"layerwise"`` or ``"simultaneous"``.
             seed: one seed; layer l trains with ``derive_seeds(seed, 2L)[l]``
                 and samples its output with ``derive_seeds(seed, 2L)[L + l]``.
             progress: progress bars over layers and epochs.
@@ -183,6 +208,8 @@ class DBN(tf.Module):
         _check_layer_input(x, self.layer_sizes[0], "x", "the visible layer")
         if pass_up not in PASS_UP_OPTIONS:
             raise ValueError(f"pass_up must be one of {PASS_UP_OPTIONS}; got {pass_up!r}.")
+        if schedule not in PRETRAIN_SCHEDULES:
+            raise ValueError(f"schedule must be one of {PRETRAIN_SCHEDULES}; got {schedule!r}.")
         n_rbms, n_rows = len(self.rbms), len(x)
         settings = dict(epochs=epochs, batch_size=batch_size, method=method, k=k,
                         learning_rate=learning_rate, momentum=momentum,
@@ -200,27 +227,88 @@ class DBN(tf.Module):
             _check_int(settings["k"][layer], "k", 1)
             if _check_int(settings["batch_size"][layer], "batch_size", 1) > n_rows:
                 raise ValueError(f"batch_size must be at most len(x) = {n_rows}.")
-            if settings["method"][layer] not in ("cd", "pcd", "exact"):
-                raise ValueError(f"method must be 'cd', 'pcd' or 'exact'; got {settings['method'][layer]!r}.")
+        if schedule == "simultaneous" and any(
+                len(set(settings[key])) > 1 for key in ("epochs", "batch_size")):
+            raise ValueError("schedule='simultaneous' trains every layer on the same batches; "
+                             "give one value for epochs and for batch_size.")
         seeds = derive_seeds(seed, 2 * n_rbms)
-        from . import fit_rbm  # the package's public trainer, looked up when called
-
+        trainers = []
+        for layer, rbm in enumerate(self.rbms):
+            batch = settings["batch_size"][layer]
+            trainers.append(RBMTrainer(
+                rbm, method=settings["method"][layer], k=settings["k"][layer],
+                learning_rate=settings["learning_rate"][layer],
+                momentum=settings["momentum"][layer],
+                weight_decay=settings["weight_decay"][layer], seed=seeds[layer],
+                n_chains=batch if settings["method"][layer] == "pcd" else None))
+        # The layers whose output is sampled for the layer above, and the seeds.
+        sample_seeds = [seeds[n_rbms + layer] if pass_up == "samples" or (
+            pass_up == "samples_to_top" and layer + 2 == n_rbms) else None
+            for layer in range(n_rbms - 1)] + [None]
         data = np.asarray(x, dtype=self.dtype.as_numpy_dtype)
-        histories, seconds, sample_seeds = [], [], []
-        for layer in tqdm(range(n_rbms), disable=not progress, unit="layer", desc="pretraining"):
-            rbm, sample_seed = self.rbms[layer], None
+        started = time.perf_counter()
+        if schedule == "layerwise":
+            histories, seconds = self._pretrain_layerwise(data, trainers, settings, sample_seeds,
+                                                          progress)
+        else:
+            histories = self._pretrain_simultaneously(data, trainers, settings, sample_seeds,
+                                                      progress)
+            seconds = [None] * n_rbms
+        return PretrainResult(histories, seconds, time.perf_counter() - started, seeds[:n_rbms],
+                              sample_seeds)
+
+    def _pretrain_layerwise(self, data, trainers, settings, sample_seeds, progress):
+        histories, seconds = [], []
+        for layer in tqdm(range(len(trainers)), disable=not progress, unit="layer",
+                          desc="pretraining"):
             started = time.perf_counter()
-            histories.append(fit_rbm(rbm, data, seed=seeds[layer], progress=progress,
-                                     **{key: values[layer] for key, values in settings.items()}))
+            histories.append(train_epochs(
+                trainers[layer], data, epochs=settings["epochs"][layer],
+                batch_size=settings["batch_size"][layer], monitors=settings["monitors"][layer],
+                progress=progress))
             seconds.append(time.perf_counter() - started)
-            if layer + 1 < n_rbms:  # the next layer's training data
-                out = rbm.hidden_probs(tf.constant(data))
-                if pass_up == "samples" or (pass_up == "samples_to_top" and layer + 2 == n_rbms):
-                    sample_seed = seeds[n_rbms + layer]
-                    out = sample_bernoulli(out, tf.random.Generator.from_seed(sample_seed))
+            if layer + 1 < len(trainers):  # the next layer's training data
+                out = trainers[layer].rbm.hidden_probs(tf.constant(data))
+                if sample_seeds[layer] is not None:
+                    out = sample_bernoulli(out, tf.random.Generator.from_seed(sample_seeds[layer]))
                 data = out.numpy()
-            sample_seeds.append(sample_seed)
-        return PretrainResult(histories, seconds, seeds[:n_rbms], sample_seeds)
+        return histories, seconds
+
+    def _pretrain_simultaneously(self, data, trainers, settings, sample_seeds, progress):
+        samplers = [None if s is None else tf.random.Generator.from_seed(s) for s in sample_seeds]
+
+        def update(batch):
+            """One update of every layer; returns their surrogates, (L,)."""
+            surrogates = []
+            for trainer, sampler in zip(trainers, samplers):
+                # The layer above learns from this layer's output before its update.
+                out = trainer.rbm.hidden_probs(batch)
+                surrogates.append(trainer._update(batch))
+                batch = out if sampler is None else sample_bernoulli(out, sampler)
+            return tf.stack(surrogates)
+
+        run_epoch = tf.function(lambda d, order: mean_over_batches(update, d, order,
+                                                                   shape=[len(trainers)]))
+        epochs, batch_size = settings["epochs"][0], settings["batch_size"][0]
+        # Layer 0's shuffles, so that layer 0 trains exactly as it does layer-wise.
+        orders = epoch_orders(len(data), batch_size, trainers[0].seed, epochs=epochs)
+        data = tf.constant(data)
+        histories = [History() for _ in trainers]
+        for epoch, order in enumerate(tqdm(orders, total=epochs, disable=not progress,
+                                           unit="epoch", desc="pretraining"), start=1):
+            started = time.perf_counter()
+            for trainer in trainers:
+                trainer.begin_epoch()
+            surrogates = run_epoch(data, tf.constant(order)).numpy()
+            for trainer in trainers:
+                trainer.end_epoch()
+            seconds = time.perf_counter() - started
+            for layer, (trainer, history) in enumerate(zip(trainers, histories)):
+                values = {"surrogate": surrogates[layer]}
+                for name, monitor in (settings["monitors"][layer] or {}).items():
+                    values[name] = float(monitor(trainer.rbm))
+                history.record(epoch, seconds, values)
+        return histories
 
     # -- passes -----------------------------------------------------------------
     def up(self, v) -> list[tf.Tensor]:

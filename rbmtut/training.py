@@ -307,19 +307,21 @@ class RBMTrainer(tf.Module):
         return loss
 
 
-def mean_over_batches(update: Callable, data, order) -> tf.Tensor:
+def mean_over_batches(update: Callable, data, order, *, shape=()) -> tf.Tensor:
     """Run ``update(data[order[i]])`` for every row ``i`` of ``order`` in one ``tf.while_loop``.
 
     The loop over batches stays inside the graph, so a compiled epoch never
     returns to Python between updates.
 
     Args:
-        update: ``batch (batch_size, d) -> scalar`` that updates some state.
+        update: ``batch (batch_size, d) -> tensor of shape`` ``shape``; it
+            updates some state.
         data: the training set (N, d).
         order: int indices (n_batches, batch_size).
+        shape: the shape of ``update``'s result (a scalar by default).
 
     Returns:
-        The mean of ``update``'s results.
+        The mean of ``update``'s results, of shape ``shape``.
     """
     n_batches = tf.shape(order)[0]
 
@@ -327,7 +329,7 @@ def mean_over_batches(update: Callable, data, order) -> tf.Tensor:
         return i + 1, total + update(tf.gather(data, order[i]))
 
     _, total = tf.while_loop(
-        lambda i, _: i < n_batches, body, (tf.constant(0), tf.zeros([], data.dtype))
+        lambda i, _: i < n_batches, body, (tf.constant(0), tf.zeros(shape, data.dtype))
     )
     return total * (1.0 / tf.cast(n_batches, data.dtype))
 

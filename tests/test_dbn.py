@@ -58,13 +58,13 @@ def test_sizes_seeds_and_stacking():
 # -- greedy pretraining ----------------------------------------------------------------
 @pytest.mark.parametrize("pass_up", ["probs", "samples", "samples_to_top"])
 def test_each_layer_is_trained_on_the_previous_layers_output(monkeypatch, pass_up):
-    real_fit, calls = rbmtut.fit_rbm, []
+    real_train, calls = dbn_module.train_epochs, []
 
-    def recording_fit(rbm, x, **kwargs):
-        calls.append((np.array(x), kwargs))
-        return real_fit(rbm, x, **kwargs)
+    def recording_train(trainer, x, **kwargs):
+        calls.append((np.array(x), trainer, kwargs))
+        return real_train(trainer, x, **kwargs)
 
-    monkeypatch.setattr(rbmtut, "fit_rbm", recording_fit)
+    monkeypatch.setattr(dbn_module, "train_epochs", recording_train)
     model = DBN([16, 10, 8, 6], seed=1)
     result = model.pretrain(X, epochs=[2, 1, 1], batch_size=10, learning_rate=[0.1, 0.05, 0.02],
                             pass_up=pass_up, seed=5, progress=False)
@@ -80,11 +80,13 @@ def test_each_layer_is_trained_on_the_previous_layers_output(monkeypatch, pass_u
         got = calls[layer][0]
         np.testing.assert_array_equal(got, expected.numpy())
         assert sampled == bool(np.all((got == 0) | (got == 1)))
-    assert [kw["learning_rate"] for _, kw in calls] == [0.1, 0.05, 0.02]
-    assert [kw["epochs"] for _, kw in calls] == [2, 1, 1]
-    assert [kw["seed"] for _, kw in calls] == result.seeds == derive_seeds(5, 6)[:3]
+    assert [t.rbm for _, t, _ in calls] == model.rbms
+    np.testing.assert_allclose([float(t.learning_rate) for _, t, _ in calls], [0.1, 0.05, 0.02])
+    assert [kw["epochs"] for _, _, kw in calls] == [2, 1, 1]
+    assert [t.seed for _, t, _ in calls] == result.seeds == derive_seeds(5, 6)[:3]
     assert [len(h.epoch) for h in result.histories] == [2, 1, 1]
     assert len(result.seconds) == 3 and all(s > 0 for s in result.seconds)
+    assert result.total_seconds >= sum(result.seconds)
 
 
 def test_layer_two_equals_fit_rbm_on_layer_ones_samples():
@@ -116,6 +118,47 @@ def test_same_seed_same_stack_and_per_layer_epochs():
     assert not np.array_equal(a.rbms[0].W.numpy(), c.rbms[0].W.numpy())
     # epochs=0 for the top layer leaves it at its initial weights.
     np.testing.assert_array_equal(a.rbms[1].W.numpy(), DBN([16, 8, 4], seed=0).rbms[1].W.numpy())
+
+
+@pytest.mark.parametrize("pass_up", ["probs", "samples"])
+def test_simultaneous_schedule_updates_every_layer_on_the_current_output(pass_up):
+    model = random_dbn([16, 10, 6], scale=0.1, seed=4)
+    twin = DBN([r.copy() for r in model.rbms])
+    result = model.pretrain(X, epochs=2, batch_size=8, learning_rate=[0.1, 0.05],
+                            schedule="simultaneous", pass_up=pass_up, seed=9, progress=False)
+    assert result.seconds == [None, None] and result.total_seconds > 0
+    assert [h.epoch for h in result.histories] == [[1, 2], [1, 2]]
+
+    # By hand: each batch goes up through layer 0 as it is *before* its
+    # update, then both layers take one update.
+    from rbmtut.fitting import epoch_orders
+    from rbmtut.training import RBMTrainer
+    trainers = [RBMTrainer(rbm, learning_rate=rate, seed=s, compile=False)
+                for rbm, rate, s in zip(twin.rbms, [0.1, 0.05], result.seeds)]
+    sampler = (tf.random.Generator.from_seed(result.sample_seeds[0])
+               if pass_up == "samples" else None)
+    assert (result.sample_seeds[0] is None) == (pass_up == "probs")
+    for order in epoch_orders(len(X), 8, result.seeds[0], epochs=2):
+        for rows in order:
+            batch = tf.constant(X[rows], tf.float64)
+            up = twin.rbms[0].hidden_probs(batch)
+            if sampler is not None:
+                up = sample_bernoulli(up, sampler)
+            trainers[0].step(batch)
+            trainers[1].step(up)
+    for got, want in zip(model.trainable_variables, twin.trainable_variables):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-12)
+
+
+def test_simultaneous_layer_zero_equals_layerwise_layer_zero():
+    layerwise, simultaneous = DBN([16, 8, 4], seed=2), DBN([16, 8, 4], seed=2)
+    kwargs = dict(epochs=2, batch_size=10, seed=3, progress=False)
+    layerwise.pretrain(X, **kwargs)
+    simultaneous.pretrain(X, schedule="simultaneous", **kwargs)
+    for a, b in zip(layerwise.rbms[0].parameters, simultaneous.rbms[0].parameters):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # The layer above learnt from a moving input, so it differs.
+    assert not np.allclose(layerwise.rbms[1].W.numpy(), simultaneous.rbms[1].W.numpy())
 
 
 # -- passes and sampling ---------------------------------------------------------------
@@ -381,6 +424,9 @@ def test_bad_stacks_are_rejected(layers, match):
         (X, {"method": ["cd", "cd", "pdc"]}, "method must be"),
         (X, {"batch_size": 500}, "batch_size"),
         (X, {"k": 0}, "k must be at least 1"),
+        (X, {"schedule": "together"}, "schedule must be one of"),
+        (X, {"schedule": "simultaneous", "epochs": [1, 2, 1]}, "same batches"),
+        (X, {"learning_rate": [0.1, 0.1, -0.1]}, "learning_rate must be > 0"),
     ],
 )
 def test_pretrain_rejects_bad_input_before_training(x, kwargs, match):
