@@ -353,6 +353,32 @@ class DBN(tf.Module):
         """Sampled generative pass: binary states of layers ``from_layer - 1, ..., 0``."""
         return _propagate(*self._down_layers(h, from_layer), rng)[1]
 
+    def reconstruction_cross_entropy(self, v) -> tf.Tensor:
+        """Cross-entropy of ``v`` through the whole stack and back, nats per example.
+
+        The mean-field recognition pass to the top layer, the mean-field
+        generative pass back to the pixels (for a DBN: :meth:`up`, then
+        :meth:`down` with ``from_layer=L``), and the Bernoulli cross-entropy
+        of ``v`` under the result, summed over pixels and averaged over
+        examples: what the stack, read as an autoencoder, loses.  With one RBM
+        it is ``rbmtut.estimators.reconstruction_cross_entropy``.
+
+        Args:
+            v: data (n, n_0) in [0, 1].
+
+        Returns:
+            Scalar tensor.
+        """
+        _check_layer_input(v, self.layer_sizes[0], "v", "the visible layer")
+        top = self.top
+        v = tf.cast(v, top.dtype)
+        layers = (self._recognition_layers() + [(top.W, top.c), (tf.transpose(top.W), top.b)]
+                  + self._generative_layers())
+        h = _propagate(v, layers[:-1])[0][-1]
+        W, bias = layers[-1]  # the pixels' logits directly: no log(0)
+        per_pixel = tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=tf.matmul(h, W) + bias)
+        return tf.reduce_mean(tf.reduce_sum(per_pixel, axis=-1))
+
     # -- generation ------------------------------------------------------------------
     def _sample_graph(self, start, n, k):
         rng, top = self._sampling_rng, self.top

@@ -117,6 +117,7 @@ class UpDownFineTuner(tf.Module):
     # (now untied) generative weights and top RBM.
     _sample_graph = DBN._sample_graph
     sample = DBN.sample
+    reconstruction_cross_entropy = DBN.reconstruction_cross_entropy
 
     def _recognition_layers(self):
         return list(zip(self.recognition_weights, self.recognition_biases))

@@ -187,6 +187,28 @@ def test_up_and_down_passes_match_numpy():
     assert all(np.isin(d.numpy(), [0.0, 1.0]).all() for d in down)
 
 
+def test_stack_reconstruction_cross_entropy_matches_numpy():
+    model = random_dbn([12, 7, 5, 3], scale=0.8, seed=6)
+    v = X[:20, :12]
+    params = numpy_params(model)
+    h = v
+    for W, _, c in params:  # up to the top
+        h = sigmoid(h @ W + c)
+    for W, b, _ in reversed(params):  # and back down to the pixels
+        h = sigmoid(h @ W.T + b)
+    expected = -np.mean(np.sum(v * np.log(h) + (1 - v) * np.log(1 - h), axis=1))
+    np.testing.assert_allclose(float(model.reconstruction_cross_entropy(v)), expected, rtol=1e-10)
+    single = DBN([model.rbms[0]])
+    np.testing.assert_allclose(float(single.reconstruction_cross_entropy(v)),
+                               float(rbmtut.estimators.reconstruction_cross_entropy(
+                                   model.rbms[0], v)), rtol=1e-12)
+    # Fine-tuning starts from the stack: same loss before any update, then its own weights.
+    tuner = UpDownFineTuner(model, learning_rate=0.1, seed=0, compile=False)
+    np.testing.assert_allclose(float(tuner.reconstruction_cross_entropy(v)), expected, rtol=1e-10)
+    tuner.generative_weights[0].assign(tuner.generative_weights[0] * 0.5)
+    assert abs(float(tuner.reconstruction_cross_entropy(v)) - expected) > 1e-3
+
+
 @pytest.mark.parametrize("from_data", [False, True])
 def test_sample_is_top_gibbs_then_one_down_pass(from_data):
     model = random_dbn([6, 5, 4, 3], scale=1.5, seed=30)
