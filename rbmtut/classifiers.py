@@ -1,0 +1,95 @@
+"""Off-the-shelf classifiers for judging learned features.
+
+Chapter 4 (``04_stacked_pretraining``) asks how useful each layer of a deep
+belief net is to a classifier that is not fine-tuned, and chapter 6 asks the
+same of binary codes.  A Gaussian-kernel support vector machine is the
+classic yardstick, but scikit-learn's ``SVC(kernel="rbf")`` evaluates the
+kernel one pair of examples at a time inside libsvm, which makes training on
+10,000 MNIST digits and testing on 10,000 take most of a minute.
+:class:`RBFKernelSVC` is the same classifier with the kernel matrices
+computed by matrix products (BLAS) and handed to libsvm precomputed: the
+same support vectors and predictions, several times faster.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.svm import SVC
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+
+__all__ = ["RBFKernelSVC"]
+
+
+class RBFKernelSVC(ClassifierMixin, BaseEstimator):
+    """``sklearn.svm.SVC(kernel="rbf")`` with the kernel computed by BLAS.
+
+    The kernel is ``k(x, x') = exp(-gamma |x - x'|^2)``; libsvm solves the
+    usual one-vs-one soft-margin problems on the precomputed training kernel
+    (n_train, n_train), and prediction needs only the kernel between the
+    test points and the support vectors.  Memory: one (n_train, n_train)
+    float64 matrix while fitting (800 MB for 10,000 examples).
+
+    Args:
+        C: soft-margin penalty, as in ``SVC``.
+        gamma: kernel width, a positive float or ``"scale"``:
+            ``1 / (n_features * X.var())`` of the training data, ``SVC``'s default.
+        batch_size: test points per kernel block in :meth:`predict`.
+
+    Attributes (after :meth:`fit`):
+        gamma_: the kernel width used.
+        classes_: the class labels.
+        support_: indices of the support vectors in the training data.
+        support_vectors_: the support vectors (n_support, n_features).
+    """
+
+    def __init__(self, C: float = 1.0, gamma="scale", batch_size: int = 2000):
+        self.C = C
+        self.gamma = gamma
+        self.batch_size = batch_size
+
+    def fit(self, X, y) -> "RBFKernelSVC":
+        """Fit on ``X`` (n, n_features) with labels ``y`` (n,)."""
+        X, y = check_X_y(X, y, dtype=np.float64)
+        if isinstance(self.gamma, str):
+            if self.gamma != "scale":
+                raise ValueError(f"gamma must be a positive float or 'scale'; got {self.gamma!r}.")
+            variance = X.var()
+            gamma = 1.0 / (X.shape[1] * variance) if variance > 0 else 1.0
+        elif isinstance(self.gamma, (int, float, np.floating)) and self.gamma > 0:
+            gamma = float(self.gamma)
+        else:
+            raise ValueError(f"gamma must be a positive float or 'scale'; got {self.gamma!r}.")
+        if not (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1):
+            raise ValueError(f"batch_size must be a positive int; got {self.batch_size!r}.")
+        self.gamma_ = gamma
+        self.svc_ = SVC(kernel="precomputed", C=self.C).fit(rbf_kernel(X, gamma=gamma), y)
+        self.classes_ = self.svc_.classes_
+        self.support_ = self.svc_.support_
+        self.support_vectors_ = X[self.support_]
+        self.n_features_in_ = X.shape[1]
+        self.n_train_ = X.shape[0]
+        return self
+
+    def _test_kernel(self, X):
+        """Kernel blocks (batch, n_train) against the training set; zero off the support."""
+        check_is_fitted(self, "svc_")
+        X = check_array(X, dtype=np.float64)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but the SVM was fitted on "
+                             f"{self.n_features_in_}.")
+        for start in range(0, len(X), self.batch_size):
+            block = np.zeros((min(self.batch_size, len(X) - start), self.n_train_))
+            # libsvm reads only the support vectors' columns.
+            block[:, self.support_] = rbf_kernel(X[start:start + self.batch_size],
+                                                 self.support_vectors_, gamma=self.gamma_)
+            yield block
+
+    def decision_function(self, X) -> np.ndarray:
+        """One-vs-one decision values (n, n_classes * (n_classes - 1) / 2), as ``SVC``'s."""
+        return np.concatenate([self.svc_.decision_function(k) for k in self._test_kernel(X)])
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels (n,) of ``X`` (n, n_features)."""
+        return np.concatenate([self.svc_.predict(k) for k in self._test_kernel(X)])
