@@ -299,6 +299,7 @@ _COLAB_GUARD = re.compile(r"""^if\s+["']google\.colab["']\s+in\s+sys\.modules\s*
 _PIP_LINE = re.compile(r"^\s+%pip\s+install\s.*\brbmtut\b", re.M)
 _IMPORT_SYS = re.compile(r"^import\s+sys\b", re.M)
 _SETUP_CALL = re.compile(r"\bsetup_notebook\(")
+_DEFINITION = re.compile(r"^\s*(?:async\s+def|def|class)\s+\w", re.M)
 
 
 def max_difference(first, second) -> float:
@@ -344,6 +345,8 @@ def check_notebook_conventions(path: str | os.PathLike) -> list[str]:
     * kernelspec name ``python3``;
     * the first cell is a Markdown cell starting with a ``#`` heading (the page title);
     * only tags from :data:`ALLOWED_CELL_TAGS`;
+    * no code cell defines a function or class (reusable code lives in
+      ``rbmtut``);
     * the first code cell is the Colab-guarded install (``import sys``,
       ``if "google.colab" in sys.modules:`` and an indented ``%pip install``
       of ``rbmtut``), tagged ``remove-cell``;
@@ -391,6 +394,9 @@ def check_notebook_conventions(path: str | os.PathLike) -> list[str]:
                 problems.append(f"{label}: has stored outputs (clear them)")
             if cell.get("execution_count") is not None:
                 problems.append(f"{label}: has an execution count (clear outputs)")
+            if _DEFINITION.search(_source(cell)):
+                problems.append(f"{label}: defines a function or class; reusable code "
+                                "belongs in the rbmtut package")
 
     if not code_cells:
         problems.append("no code cells: expected the install and setup cells")

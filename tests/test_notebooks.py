@@ -128,6 +128,14 @@ def _only_install(nb):
     nb.cells = nb.cells[:2]
 
 
+def _defines_function(nb):
+    nb.cells[4].source = "import numpy as np\n\n\ndef helper(x):\n    return 2 * x"
+
+
+def _defines_class(nb):
+    nb.cells[4].source = "class Helper:\n    pass"
+
+
 BAD = {
     "stored output": (_stored_output, "has stored outputs"),
     "execution count": (_execution_count, "has an execution count"),
@@ -144,6 +152,8 @@ BAD = {
     "no setup call": (_no_setup, "must call rbmtut.setup_notebook("),
     "setup output checked": (_setup_output_checked, "tagged 'nbval-ignore-output'"),
     "no setup cell": (_only_install, "no second code cell"),
+    "defines a function": (_defines_function, "defines a function or class"),
+    "defines a class": (_defines_class, "defines a function or class"),
 }
 
 
