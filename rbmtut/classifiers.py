@@ -37,8 +37,8 @@ class RBFKernelSVC(ClassifierMixin, BaseEstimator):
             ``1 / (n_features * X.var())`` of the training data, ``SVC``'s default.
         batch_size: test points per kernel block in :meth:`predict`.
 
-    Attributes (after :meth:`fit`):
-        gamma_: the kernel width used.
+    Attributes:
+        gamma_: the kernel width used (set by :meth:`fit`, like the others).
         classes_: the class labels.
         support_: indices of the support vectors in the training data.
         support_vectors_: the support vectors (n_support, n_features).

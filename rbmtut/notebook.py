@@ -326,6 +326,33 @@ def max_difference(first, second) -> float:
     return float(max(gaps, default=0.0))
 
 
+def check_quoted(quoted: dict) -> None:
+    """Assert that every number a chapter's prose quotes is what the chapter measured.
+
+    Args:
+        quoted: description -> ``(measured, quoted, tolerance)``; the prose
+            says ``quoted``, the chapter computed ``measured``, and they may
+            differ by at most ``tolerance`` (room for rounding and for the
+            run-to-run differences of another machine).
+
+    Raises:
+        AssertionError: naming every quoted number that is off.
+        ValueError: if a tolerance is negative or an entry is malformed.
+    """
+    wrong = []
+    for what, entry in quoted.items():
+        if len(entry) != 3:
+            raise ValueError(f"{what!r}: need (measured, quoted, tolerance); got {entry!r}.")
+        measured, said, tolerance = (float(v) for v in entry)
+        if not tolerance >= 0:
+            raise ValueError(f"{what!r}: tolerance must be >= 0; got {tolerance}.")
+        if not abs(measured - said) <= tolerance:  # also catches NaN
+            wrong.append(f"{what}: the text says {said:g} but the chapter measured "
+                         f"{measured:.4g} (tolerance {tolerance:g})")
+    if wrong:
+        raise AssertionError("quoted numbers are off:\n  " + "\n  ".join(wrong))
+
+
 def _source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)

@@ -298,3 +298,17 @@ def test_max_difference_compares_lists_of_arrays():
         max_difference(a, b[:1])
     with pytest.raises(ValueError, match="shapes differ"):
         max_difference([np.zeros(2)], [np.zeros(3)])
+
+
+def test_check_quoted_names_every_number_that_is_off():
+    notebook.check_quoted({"a": (93.71, 93.7, 0.05), "b": (2, 2, 0)})
+    with pytest.raises(AssertionError) as error:
+        notebook.check_quoted({"a": (93.71, 93.7, 0.05), "b": (3.5, 3.0, 0.4),
+                               "c": (float("nan"), 1.0, 10.0)})
+    message = str(error.value)
+    assert "b: the text says 3 but the chapter measured 3.5" in message
+    assert "c: the text says 1" in message and "a:" not in message
+    with pytest.raises(ValueError, match="tolerance must be >= 0"):
+        notebook.check_quoted({"a": (1.0, 1.0, -0.1)})
+    with pytest.raises(ValueError, match="need \\(measured, quoted, tolerance\\)"):
+        notebook.check_quoted({"a": (1.0, 1.0)})
