@@ -12,6 +12,7 @@ The package behind the rbmtut book.  One concept per module:
 - :mod:`rbmtut.dbn`: deep belief nets: greedy pretraining, passes, sampling,
   unrolling into an autoencoder;
 - :mod:`rbmtut.finetuning`: up-down fine-tuning and a Keras classifier from a stack;
+- :mod:`rbmtut.autoencoders`: dense autoencoders (tied or untied), corruption, sparsity, PCA;
 - :mod:`rbmtut.classifiers`: a fast RBF-kernel SVM for judging learned features;
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
 - :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
@@ -19,13 +20,14 @@ The package behind the rbmtut book.  One concept per module:
 
 __version__ = "0.1.0"
 
-from . import classifiers, data, dbn, estimators, finetuning, fitting, gibbs, keras_rbm, notebook, plotting, rbm, training
+from . import autoencoders, classifiers, data, dbn, estimators, finetuning, fitting, gibbs, keras_rbm, notebook, plotting, rbm, training
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
 from .fitting import fit_rbm
 
 __all__ = [
     "BernoulliRBM",
+    "autoencoders",
     "classifiers",
     "data",
     "dbn",
