@@ -13,6 +13,7 @@ The package behind the rbmtut book.  One concept per module:
   unrolling into an autoencoder;
 - :mod:`rbmtut.finetuning`: up-down fine-tuning and a Keras classifier from a stack;
 - :mod:`rbmtut.autoencoders`: dense autoencoders (tied or untied), corruption, sparsity, PCA;
+- :mod:`rbmtut.vae`: the variational autoencoder with TFP distributions, ELBO and IWAE bounds;
 - :mod:`rbmtut.classifiers`: a fast RBF-kernel SVM for judging learned features;
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
 - :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
@@ -20,7 +21,7 @@ The package behind the rbmtut book.  One concept per module:
 
 __version__ = "0.1.0"
 
-from . import autoencoders, classifiers, data, dbn, estimators, finetuning, fitting, gibbs, keras_rbm, notebook, plotting, rbm, training
+from . import autoencoders, classifiers, data, dbn, estimators, finetuning, fitting, gibbs, keras_rbm, notebook, plotting, rbm, training, vae
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
 from .fitting import fit_rbm
@@ -42,4 +43,5 @@ __all__ = [
     "rbm",
     "setup_notebook",
     "training",
+    "vae",
 ]
