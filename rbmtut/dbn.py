@@ -25,12 +25,13 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from .autoencoders import Autoencoder
 from .fitting import History, epoch_orders, train_epochs
 from .gibbs import gibbs_chain
 from .rbm import BernoulliRBM, check_binary_input, sample_bernoulli
 from .training import RBMTrainer, mean_over_batches
 
-__all__ = ["PASS_UP_OPTIONS", "PRETRAIN_SCHEDULES", "derive_seeds", "PretrainResult", "DBN", "DeepAutoencoder"]
+__all__ = ["PASS_UP_OPTIONS", "PRETRAIN_SCHEDULES", "derive_seeds", "PretrainResult", "DBN"]
 
 #: What greedy pretraining feeds to the next layer (see :meth:`DBN.pretrain`).
 PASS_UP_OPTIONS = ("probs", "samples", "samples_to_top")
@@ -424,91 +425,33 @@ class DBN(tf.Module):
         run = self._compiled_sample if compile else self._sample_graph
         return run(start, tf.constant(n), tf.constant(k))
 
-    def unroll(self, *, code: str = "logistic") -> "DeepAutoencoder":
+    def unroll(self, *, code: str = "logistic") -> Autoencoder:
         """Unroll into a deep autoencoder (Hinton & Salakhutdinov 2006).
 
-        Encoder layer ``l`` is a copy of ``(W_l, c_l)``; the decoder holds
-        copies of ``(W_l^T, b_l)`` in reverse order, untied from the encoder.
+        Encoder layer ``l`` starts as a copy of ``(W_l, c_l)``; the decoder
+        as copies of ``(W_l^T, b_l)`` in reverse order, untied from the
+        encoder.  Its ``encode`` is the mean-field :meth:`up` pass and its
+        ``decode`` the mean-field :meth:`down` pass from the top.
 
         Args:
             code: ``"logistic"`` or ``"linear"`` code units (H&S used linear).
 
         Returns:
-            A :class:`DeepAutoencoder` with sizes ``n_0, ..., n_L, ..., n_0``.
+            An untied :class:`rbmtut.autoencoders.Autoencoder` with sigmoid
+            hidden and output units and sizes ``n_0, ..., n_L, ..., n_0``.
         """
-        encoder = [(tf.identity(r.W), tf.identity(r.c)) for r in self.rbms]
-        decoder = [(tf.transpose(r.W), tf.identity(r.b)) for r in reversed(self.rbms)]
-        return DeepAutoencoder(encoder, decoder, code=code, name=f"{self.name}_autoencoder")
+        if code not in ("logistic", "linear"):
+            raise ValueError(f"code must be 'logistic' or 'linear'; got {code!r}.")
+        model = Autoencoder(self.layer_sizes, activation="sigmoid",
+                            code_activation="sigmoid" if code == "logistic" else "linear",
+                            output="sigmoid", dtype=self.dtype, name=f"{self.name}_autoencoder")
+        for rbm, W, c in zip(self.rbms, model.encoder_weights, model.encoder_biases):
+            W.assign(rbm.W)
+            c.assign(rbm.c)
+        for rbm, W, b in zip(reversed(self.rbms), model.decoder_weights, model.decoder_biases):
+            W.assign(tf.transpose(rbm.W))
+            b.assign(rbm.b)
+        return model
 
     def __repr__(self) -> str:
         return f"DBN(layer_sizes={list(self.layer_sizes)}, dtype={self.dtype.name})"
-
-
-class DeepAutoencoder(tf.Module):
-    """A deep autoencoder of logistic layers with untied encoder and decoder.
-
-    ``code = f(... sigmoid(x E_0 + e_0) ... E_top + e_top)`` with ``f`` the
-    sigmoid (``code="logistic"``) or the identity (``"linear"``), and
-    ``x_hat = sigmoid(... sigmoid(code D_0 + d_0) ... D_last + d_last)``.
-
-    Args:
-        encoder: initial ``(weights (n_l, n_{l+1}), biases (n_{l+1},))``, bottom-up.
-        decoder: initial ``(weights (n_{l+1}, n_l), biases (n_l,))``, top-down,
-            mirroring the encoder's sizes.
-        code: ``"logistic"`` or ``"linear"``.
-        name: module name.
-
-    Attributes:
-        encoder_weights, encoder_biases, decoder_weights, decoder_biases:
-            lists of ``tf.Variable``, all in ``trainable_variables``.
-    """
-
-    def __init__(self, encoder, decoder, *, code: str = "logistic", name: str | None = None):
-        super().__init__(name=name)
-        if code not in ("logistic", "linear"):
-            raise ValueError(f"code must be 'logistic' or 'linear'; got {code!r}.")
-        self.code = code
-        self.encoder_weights = [tf.Variable(w, name=f"encoder_W{i}") for i, (w, _) in enumerate(encoder)]
-        self.encoder_biases = [tf.Variable(c, name=f"encoder_c{i}") for i, (_, c) in enumerate(encoder)]
-        self.decoder_weights = [tf.Variable(w, name=f"decoder_W{i}") for i, (w, _) in enumerate(decoder)]
-        self.decoder_biases = [tf.Variable(b, name=f"decoder_b{i}") for i, (_, b) in enumerate(decoder)]
-        sizes = [int(self.encoder_weights[0].shape[0])] + [int(w.shape[1]) for w in self.encoder_weights]
-        pairs = list(zip(sizes, sizes[1:]))
-        if ([tuple(w.shape) for w in self.encoder_weights] != pairs
-                or [tuple(w.shape) for w in self.decoder_weights] != [(b, a) for a, b in reversed(pairs)]
-                or [b.shape[0] for b in self.encoder_biases] != sizes[1:]
-                or [b.shape[0] for b in self.decoder_biases] != sizes[-2::-1]):
-            raise ValueError("encoder and decoder shapes must chain and mirror each other; "
-                             f"the encoder's layer sizes are {sizes}.")
-        self.layer_sizes = tuple(sizes)
-
-    def encode(self, x) -> tf.Tensor:
-        """The code (n, n_code) of inputs ``x`` (n, n_0) in [0, 1]."""
-        _check_layer_input(x, self.layer_sizes[0], "x", "the input layer")
-        h = tf.cast(x, self.encoder_weights[0].dtype)
-        for i, (W, c) in enumerate(zip(self.encoder_weights, self.encoder_biases)):
-            a = tf.matmul(h, W) + c
-            h = a if self.code == "linear" and i == len(self.encoder_weights) - 1 else tf.sigmoid(a)
-        return h
-
-    def decode_logits(self, code) -> tf.Tensor:
-        """Pre-sigmoid reconstruction (n, n_0) of ``code`` (n, n_code)."""
-        h = tf.cast(code, self.decoder_weights[0].dtype)
-        if h.shape.rank != 2 or h.shape[1] != self.layer_sizes[-1]:
-            raise ValueError(f"code must have shape (n, {self.layer_sizes[-1]}); got {h.shape}.")
-        for i, (W, b) in enumerate(zip(self.decoder_weights, self.decoder_biases)):
-            a = tf.matmul(h, W) + b
-            h = tf.sigmoid(a)
-        return a
-
-    def decode(self, code) -> tf.Tensor:
-        """Reconstruction probabilities (n, n_0) of ``code``."""
-        return tf.sigmoid(self.decode_logits(code))
-
-    def reconstruction_logits(self, x) -> tf.Tensor:
-        """Logits of ``x``'s reconstruction; use with ``sigmoid_cross_entropy_with_logits``."""
-        return self.decode_logits(self.encode(x))
-
-    def __call__(self, x) -> tf.Tensor:
-        """Reconstruction probabilities (n, n_0) of ``x``."""
-        return tf.sigmoid(self.reconstruction_logits(x))
