@@ -282,9 +282,10 @@ class DBN(tf.Module):
             """One update of every layer; returns their surrogates, (L,)."""
             surrogates = []
             for trainer, sampler in zip(trainers, samplers):
-                # The layer above learns from this layer's output before its update.
-                out = trainer.rbm.hidden_probs(batch)
-                surrogates.append(trainer._update(batch))
+                # The layer above learns from this layer's output before its update:
+                # the positive phase's hidden probabilities, computed once.
+                surrogate, out = trainer._update_and_hidden(batch)
+                surrogates.append(surrogate)
                 batch = out if sampler is None else sample_bernoulli(out, sampler)
             return tf.stack(surrogates)
 

@@ -198,6 +198,15 @@ class RBMTrainer(tf.Module):
 
     def _update(self, v_data):
         """One update on ``v_data`` (n, n_visible); returns the surrogate before it."""
+        return self._update_and_hidden(v_data)[0]
+
+    def _update_and_hidden(self, v_data):
+        """One update; returns ``(surrogate, p(h | v_data))``, both from before it.
+
+        The hidden probabilities are the positive phase's, handed out so that
+        a stack trained all at once can pass them to the next layer without
+        computing them again.
+        """
         rbm = self.rbm
         a_data = rbm.hidden_logits(v_data)
         h_data = tf.sigmoid(a_data)
@@ -209,7 +218,7 @@ class RBMTrainer(tf.Module):
                 v_mean - tf.reduce_mean(v_data, axis=0),
                 h_mean - tf.reduce_mean(h_data, axis=0),
             ))
-            return tf.constant(np.nan, rbm.dtype)
+            return tf.constant(np.nan, rbm.dtype), h_data
         v_model = self._negative_phase(h_data)
         if self.optimizer is not None:
             with tf.GradientTape() as tape:
@@ -217,7 +226,7 @@ class RBMTrainer(tf.Module):
                 penalty = 0.5 * self.weight_decay * tf.reduce_sum(tf.square(rbm.W))
                 loss = surrogate + penalty
             self._optimize(tape.gradient(loss, rbm.parameters))
-            return surrogate
+            return surrogate, h_data
         a_model = rbm.hidden_logits(v_model)
         h_model = tf.sigmoid(a_model)
         # The surrogate's value, from the logits already computed (diagnostic only).
@@ -225,7 +234,7 @@ class RBMTrainer(tf.Module):
             rbm, v_model, a_model
         )
         self._apply(cd_gradients(rbm, v_data, h_data, v_model, h_model))
-        return surrogate
+        return surrogate, h_data
 
     def _negative_phase(self, h_data):
         """The chain ends ``v_model``: k steps from the data (CD) or from the chains (PCD)."""
