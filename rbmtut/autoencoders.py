@@ -225,16 +225,12 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
         The mean training loss of each epoch.
     """
     import keras  # deferred: only training needs Keras
-    from tqdm.auto import tqdm
 
-    from .fitting import epoch_orders
-    from .training import mean_over_batches
+    from .fitting import compiled_epochs
 
     data = tf.constant(np.asarray(x, dtype=model.dtype.as_numpy_dtype))
     if data.shape.rank != 2 or data.shape[1] != model.sizes[0]:
         raise ValueError(f"x must have shape (N, {model.sizes[0]}); got {data.shape}.")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}.")
     if not sparsity_weight >= 0:
         raise ValueError(f"sparsity_weight must be >= 0; got {sparsity_weight}.")
     optimizer = keras.optimizers.Adam(1e-3) if optimizer is None else optimizer
@@ -252,12 +248,8 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
-    run_epoch = tf.function(lambda d, order: mean_over_batches(update, d, order))
-    losses = []
-    orders = epoch_orders(len(x), batch_size, seed, epochs=epochs)
-    for order in tqdm(orders, total=epochs, disable=not progress, unit="epoch"):
-        losses.append(float(run_epoch(data, tf.constant(order))))
-    return losses
+    return [float(loss) for loss in compiled_epochs(
+        update, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress)]
 
 
 def gaussian_corruption(x, stddev: float, rng: tf.random.Generator) -> tf.Tensor:

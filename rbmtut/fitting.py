@@ -20,10 +20,11 @@ from tqdm.auto import tqdm
 
 from . import estimators
 from .rbm import BernoulliRBM, check_binary_input
-from .training import RBMTrainer
+from .training import RBMTrainer, mean_over_batches
 
 __all__ = [
     "epoch_orders",
+    "compiled_epochs",
     "batch_dataset",
     "History",
     "default_monitors",
@@ -61,6 +62,36 @@ def epoch_orders(
     for _ in range(epochs):
         order = rng.permutation(n_examples)[: n_batches * batch_size]
         yield order.reshape(n_batches, batch_size).astype(np.int32)
+
+
+def compiled_epochs(update: Callable, data, *, epochs: int, batch_size: int, seed: int,
+                    shape=(), progress: bool = True) -> Iterator[tf.Tensor]:
+    """Run ``update`` over seeded shuffles of ``data``, one compiled loop per epoch.
+
+    The shared loop of ``fit_autoencoder`` and ``fit_vae``: epoch ``e`` uses
+    the batches of :func:`epoch_orders` and runs as a single ``tf.function``
+    (:func:`rbmtut.training.mean_over_batches`), so Python is only visited
+    between epochs.
+
+    Args:
+        update: ``batch (batch_size, d) -> tensor of shape`` ``shape``; it
+            changes some state (one optimizer step).
+        data: the training set (N, d), a tensor.
+        epochs: how many epochs (a non-negative int).
+        batch_size: rows per update (the last partial batch is dropped).
+        seed: the shuffle seed.
+        shape: the shape of ``update``'s result.
+        progress: show a progress bar over the epochs.
+
+    Yields:
+        Each epoch's mean of ``update``'s results.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}.")
+    run_epoch = tf.function(lambda d, order: mean_over_batches(update, d, order, shape=shape))
+    orders = epoch_orders(int(data.shape[0]), batch_size, seed, epochs=epochs)
+    for order in tqdm(orders, total=epochs, disable=not progress, unit="epoch"):
+        yield run_epoch(data, tf.constant(order))
 
 
 def batch_dataset(

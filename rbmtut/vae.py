@@ -23,6 +23,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from .autoencoders import _activation, _glorot
+from .rbm import sample_bernoulli
 
 tfd = tfp.distributions
 
@@ -187,10 +188,8 @@ def fit_vae(model: VAE, x, *, epochs: int, batch_size: int = 100, optimizer=None
         ``{"reconstruction": [...], "kl": [...], "elbo": [...]}``, epoch means in nats.
     """
     import keras  # deferred: only training needs Keras
-    from tqdm.auto import tqdm
 
-    from .fitting import epoch_orders
-    from .training import mean_over_batches
+    from .fitting import compiled_epochs
 
     data = tf.constant(np.asarray(x, dtype=model.dtype.as_numpy_dtype))
     if data.shape.rank != 2 or data.shape[1] != model.n_visible:
@@ -203,18 +202,17 @@ def fit_vae(model: VAE, x, *, epochs: int, batch_size: int = 100, optimizer=None
 
     def update(batch):
         if binarize:
-            batch = tf.cast(rng.uniform(tf.shape(batch), dtype=batch.dtype) < batch, batch.dtype)
+            batch = sample_bernoulli(batch, rng)
         with tf.GradientTape() as tape:
             terms = model.elbo_terms(batch, rng)
             loss = -tf.reduce_mean(terms.elbo)
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return tf.stack([tf.reduce_mean(terms.reconstruction), tf.reduce_mean(terms.kl)])
 
-    run_epoch = tf.function(lambda d, order: mean_over_batches(update, d, order, shape=[2]))
     history = {"reconstruction": [], "kl": [], "elbo": []}
-    for order in tqdm(epoch_orders(len(x), batch_size, seed, epochs=epochs), total=epochs,
-                      disable=not progress, unit="epoch"):
-        reconstruction, kl = (float(v) for v in run_epoch(data, tf.constant(order)))
+    for means in compiled_epochs(update, data, epochs=epochs, batch_size=batch_size, seed=seed,
+                                 shape=[2], progress=progress):
+        reconstruction, kl = (float(v) for v in means)
         history["reconstruction"].append(reconstruction)
         history["kl"].append(kl)
         history["elbo"].append(reconstruction - kl)
