@@ -198,6 +198,8 @@ def setup_notebook(seed: int = 0, *, quiet: bool = False) -> NotebookContext:
             ("matplotlib", matplotlib.__version__),
             ("devices", ", ".join(devices)),
             ("default device", device),
+            ("oneDNN CPU kernels", {"0": "off"}.get(os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+                                                    "TensorFlow's default")),
             ("MNIST source", data_source),
             ("seed", str(seed)),
         ]

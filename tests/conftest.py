@@ -1,12 +1,18 @@
 """Shared fixtures: small random RBMs and brute-force (NumPy float64) references."""
 
 import itertools
+import os
 
-import numpy as np
-import pytest
-import tensorflow as tf
+# Before TensorFlow loads: oneDNN's fused CPU kernels can round a compiled
+# graph differently from the same ops run eagerly, and the tests check that
+# the two agree bit for bit (the Makefile sets the same for the chapters).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from rbmtut.rbm import BernoulliRBM
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from rbmtut.rbm import BernoulliRBM  # noqa: E402
 
 
 def random_rbm(n_visible, n_hidden, scale, seed, dtype=tf.float64):
