@@ -12,7 +12,8 @@ The package behind the rbmtut book.  One concept per module:
 - :mod:`rbmtut.dbn`: deep belief nets: greedy pretraining, passes, sampling,
   unrolling into an autoencoder;
 - :mod:`rbmtut.finetuning`: up-down fine-tuning and a Keras classifier from a stack;
-- :mod:`rbmtut.autoencoders`: dense autoencoders (tied or untied), corruption, sparsity, PCA;
+- :mod:`rbmtut.pca`: principal component analysis, the linear baseline;
+- :mod:`rbmtut.autoencoders`: dense autoencoders (tied or untied), stacking, corruption, sparsity;
 - :mod:`rbmtut.vae`: the variational autoencoder with TFP distributions, ELBO and IWAE bounds;
 - :mod:`rbmtut.classifiers`: a fast RBF-kernel SVM for judging learned features;
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
@@ -21,7 +22,7 @@ The package behind the rbmtut book.  One concept per module:
 
 __version__ = "0.1.0"
 
-from . import autoencoders, classifiers, data, dbn, estimators, finetuning, fitting, gibbs, keras_rbm, notebook, plotting, rbm, training, vae
+from . import autoencoders, classifiers, data, dbn, estimators, finetuning, fitting, gibbs, keras_rbm, notebook, pca, plotting, rbm, training, vae
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
 from .fitting import fit_rbm
@@ -39,6 +40,7 @@ __all__ = [
     "gibbs",
     "keras_rbm",
     "notebook",
+    "pca",
     "plotting",
     "rbm",
     "setup_notebook",

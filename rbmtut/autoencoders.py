@@ -1,14 +1,15 @@
-"""Dense autoencoders as ``tf.Module`` s: tied or untied, corruption, sparsity, PCA.
+"""Dense autoencoders as ``tf.Module`` s: tied or untied, stacked, denoising, sparse.
 
 An autoencoder maps ``x`` (n, n_0) through encoder layers of sizes
 ``n_1, ..., n_code`` to a code and back through a mirrored decoder.  With
 *tied* weights the decoder's layer ``l`` uses the transpose of the encoder's
 weight matrix ``l`` — the same ``tf.Variable``, so a tied stack has half the
-weights.  Linear units and squared error give PCA's subspace; corruption of
-the input gives a denoising autoencoder (Vincent et al. 2008); a penalty on
-the code units' mean activation gives a sparse one.  Chapter 5
-(``05_autoencoders``) explains them; :mod:`rbmtut.vae` holds the variational
-autoencoder.
+weights.  Linear units and squared error give PCA's subspace
+(:mod:`rbmtut.pca`); corruption of the input gives a denoising autoencoder
+(Vincent et al. 2008); a penalty on the code units' mean activation gives a
+sparse one.  Chapter 5 (``05a_autoencoders``) explains them;
+:mod:`rbmtut.vae` holds the variational autoencoder, and
+:meth:`rbmtut.dbn.DBN.unroll` builds a deep autoencoder from an RBM stack.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = [
-    "ACTIVATIONS", "Autoencoder", "reconstruction_loss", "fit_autoencoder", "gaussian_corruption",
-    "masking_corruption", "kl_sparsity_penalty", "squared_sparsity_penalty", "pca",
-    "principal_angles",
+    "ACTIVATIONS", "Autoencoder", "stack", "reconstruction_loss", "fit_autoencoder",
+    "gaussian_corruption", "masking_corruption", "kl_sparsity_penalty", "squared_sparsity_penalty",
+    "dense_classifier", "to_keras_classifier",
 ]
 
 #: Activation names accepted by :class:`Autoencoder`.
@@ -51,8 +52,11 @@ class Autoencoder(tf.Module):
             784-300-150-300-784.
         activation: hidden-layer activation (see :data:`ACTIVATIONS`).
         code_activation: the code layer's activation (default: ``activation``).
-        output: ``"sigmoid"`` (outputs are probabilities; train on the logits
-            with cross-entropy) or ``"linear"`` (train with squared error).
+        output: the output layer's activation: ``"sigmoid"`` (outputs are
+            probabilities; train on the logits with cross-entropy), or any
+            other name in :data:`ACTIVATIONS` (train with squared error;
+            ``"linear"`` for real-valued data, the hidden activation for an
+            autoencoder of another one's codes).
         tied: use ``W_l^T`` as decoder weight ``l`` (one shared variable).
         seed: seeds the Glorot-uniform initial weights (biases start at 0).
         dtype: ``tf.float32`` or ``tf.float64``.
@@ -73,13 +77,12 @@ class Autoencoder(tf.Module):
                  for s in sizes]
         if len(sizes) < 2 or not all(isinstance(s, int) and s > 0 for s in sizes):
             raise ValueError(f"sizes must be at least two positive ints; got {sizes}.")
-        if output not in ("sigmoid", "linear"):
-            raise ValueError(f"output must be 'sigmoid' or 'linear'; got {output!r}.")
         self.sizes, self.tied, self.output = tuple(sizes), bool(tied), output
         self.activation = activation
         self.code_activation = activation if code_activation is None else code_activation
         self._hidden = _activation(self.activation, "activation")
         self._code = _activation(self.code_activation, "code_activation")
+        self._output = _activation(output, "output")
         rng = tf.random.Generator.from_seed(seed)
         pairs = list(zip(sizes, sizes[1:]))
         self.encoder_weights = [tf.Variable(_glorot(rng, a, b, dtype), name=f"encoder_W{i}")
@@ -114,19 +117,31 @@ class Autoencoder(tf.Module):
             raise ValueError(f"depth must be an int in [1, {self.n_layers}]; got {depth!r}.")
         return int(depth)
 
-    def encode(self, x, *, depth: int | None = None) -> tf.Tensor:
+    def encode(self, x, *, depth: int | None = None, code_noise=None) -> tf.Tensor:
         """The activations (n, n_depth) of encoder layer ``depth`` (default: the code).
 
         With ``depth < n_layers`` the last layer used takes the hidden
         activation: it is an inner layer of the full network.
+
+        Args:
+            x: input (n, n_0).
+            depth: how many encoder layers to apply.
+            code_noise: optional (n, n_code) added to the code units' total
+                input before their activation (semantic hashing pushes
+                logistic codes towards 0/1 this way); needs the full depth.
         """
         depth = self._check_depth(depth)
         h = tf.convert_to_tensor(x, self.dtype)
         if h.shape.rank != 2 or h.shape[1] != self.sizes[0]:
             raise ValueError(f"x must have shape (n, {self.sizes[0]}); got {h.shape}.")
+        if code_noise is not None and depth != self.n_layers:
+            raise ValueError("code_noise is added at the code layer; it needs the full depth.")
         for i in range(depth):
             a = tf.matmul(h, self.encoder_weights[i]) + self.encoder_biases[i]
-            h = self._code(a) if i == self.n_layers - 1 else self._hidden(a)
+            if i == self.n_layers - 1:
+                h = self._code(a if code_noise is None else a + tf.cast(code_noise, self.dtype))
+            else:
+                h = self._hidden(a)
         return h
 
     def decode_output(self, code, *, depth: int | None = None) -> tf.Tensor:
@@ -134,6 +149,8 @@ class Autoencoder(tf.Module):
 
         Uses the last ``depth`` decoder layers; for ``output="sigmoid"`` these
         are the logits (use them with ``sigmoid_cross_entropy_with_logits``).
+        With ``depth`` below the full depth, the outermost decoder layer
+        used is still the network's output layer.
         """
         depth = self._check_depth(depth)
         h = tf.convert_to_tensor(code, self.dtype)
@@ -148,12 +165,61 @@ class Autoencoder(tf.Module):
 
     def decode(self, code, *, depth: int | None = None) -> tf.Tensor:
         """Reconstruction (n, n_0) from layer ``depth``'s activations."""
-        out = self.decode_output(code, depth=depth)
-        return tf.sigmoid(out) if self.output == "sigmoid" else out
+        return self._output(self.decode_output(code, depth=depth))
 
     def __call__(self, x, *, depth: int | None = None) -> tf.Tensor:
         """Reconstruction (n, n_0) of ``x`` through the outer ``depth`` layers."""
         return self.decode(self.encode(x, depth=depth), depth=depth)
+
+
+def stack(models, *, name: str | None = None) -> Autoencoder:
+    """One deep autoencoder from autoencoders trained layer-wise, outermost first.
+
+    ``models[l + 1]`` must have been trained on the codes of ``models[l]``, so
+    its input width is ``models[l]``'s code width.  The result encodes
+    through every encoder in turn and decodes through the decoders in the
+    reverse order, with copies of the weights (the models are not changed):
+    for ``[784-300-784, 300-150-300]`` it is 784-300-150-300-784.  Every
+    layer must keep the activation it was trained with, so the inner models'
+    outputs and all but the last model's codes must use the hidden activation.
+
+    Args:
+        models: a list of :class:`Autoencoder`, outermost first.
+        name: module name of the result.
+
+    Returns:
+        An :class:`Autoencoder`, tied if every model is tied.
+    """
+    models = list(models)
+    if not models or not all(isinstance(m, Autoencoder) for m in models):
+        raise TypeError("models must be a non-empty list of Autoencoder.")
+    activation = models[0].activation
+    for i, (outer, inner) in enumerate(zip(models, models[1:])):
+        if inner.sizes[0] != outer.sizes[-1]:
+            raise ValueError(f"models[{i + 1}] takes {inner.sizes[0]} inputs but models[{i}] "
+                             f"has {outer.sizes[-1]} code units.")
+        if {inner.activation, inner.output, outer.code_activation} != {activation}:
+            raise ValueError(
+                f"models[{i + 1}] must use activation={activation!r} for its hidden and output "
+                f"units and models[{i}] for its codes, so that the stack computes what they "
+                "learned; train the inner autoencoders with output=<the hidden activation>.")
+    if len({m.dtype for m in models}) > 1:
+        raise ValueError("all models must have the same dtype.")
+    sizes = list(models[0].sizes) + [s for m in models[1:] for s in m.sizes[1:]]
+    tied = all(m.tied for m in models)
+    result = Autoencoder(sizes, activation=activation, code_activation=models[-1].code_activation,
+                         output=models[0].output, tied=tied, dtype=models[0].dtype, name=name)
+    pairs = [(W, b) for m in models for W, b in zip(m.encoder_weights, m.encoder_biases)]
+    for (W, b), (W_new, b_new) in zip(pairs, zip(result.encoder_weights, result.encoder_biases)):
+        W_new.assign(W)
+        b_new.assign(b)
+    inner_first = [(m._decoder_weight(i), b) for m in reversed(models)
+                   for i, b in enumerate(m.decoder_biases)]
+    for i, (W, b) in enumerate(inner_first):
+        if not tied:
+            result.decoder_weights[i].assign(W)
+        result.decoder_biases[i].assign(b)
+    return result
 
 
 def _output_loss(model: Autoencoder, out, target, kind: str | None) -> tf.Tensor:
@@ -164,8 +230,7 @@ def _output_loss(model: Autoencoder, out, target, kind: str | None) -> tf.Tensor
             raise ValueError("cross_entropy needs output='sigmoid'; use kind='squared'.")
         per_unit = tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=out)
     elif kind == "squared":
-        recon = tf.sigmoid(out) if model.output == "sigmoid" else out
-        per_unit = tf.square(recon - target)
+        per_unit = tf.square(model._output(out) - target)
     else:
         raise ValueError(f"kind must be 'cross_entropy' or 'squared'; got {kind!r}.")
     return tf.reduce_mean(tf.reduce_sum(per_unit, axis=-1))
@@ -195,7 +260,7 @@ def reconstruction_loss(model: Autoencoder, x, *, target=None, depth: int | None
 def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100,
                     optimizer=None, kind: str | None = None, corruption=None,
                     sparsity_weight: float = 0.0, sparsity_target: float = 0.05,
-                    variables=None, depth: int | None = None, seed: int = 0,
+                    variables=None, depth: int | None = None, code_noise=None, seed: int = 0,
                     progress: bool = True) -> list[float]:
     """Train ``model`` on ``x`` by mini-batch gradient descent; return per-epoch mean losses.
 
@@ -218,6 +283,10 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
         variables: the variables to train (default: all); the others stay
             frozen, e.g. for layer-wise training in phases.
         depth: train the outer ``depth`` layers only (default: all).
+        code_noise: optional (N, n_code), one row per training example, added
+            to the code units' total input (see :meth:`Autoencoder.encode`);
+            example ``i`` gets row ``i`` in every epoch ("deterministic
+            noise", Salakhutdinov & Hinton 2009).
         seed: seeds the shuffles and the corruption noise.
         progress: show a progress bar over the epochs.
 
@@ -233,14 +302,21 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
         raise ValueError(f"x must have shape (N, {model.sizes[0]}); got {data.shape}.")
     if not sparsity_weight >= 0:
         raise ValueError(f"sparsity_weight must be >= 0; got {sparsity_weight}.")
+    if code_noise is not None:
+        code_noise = tf.constant(np.asarray(code_noise, dtype=model.dtype.as_numpy_dtype))
+        if code_noise.shape != (data.shape[0], model.sizes[-1]):
+            raise ValueError(f"code_noise must have shape ({data.shape[0]}, {model.sizes[-1]}): "
+                             f"one row per training example; got {code_noise.shape}.")
+        data = (data, code_noise)  # gathered with the same batch indices
     optimizer = keras.optimizers.Adam(1e-3) if optimizer is None else optimizer
     variables = list(model.trainable_variables if variables is None else variables)
     rng = tf.random.Generator.from_seed(seed)
 
     def update(batch):
+        batch, noise = batch if code_noise is not None else (batch, None)
         with tf.GradientTape() as tape:
             inputs = batch if corruption is None else corruption(batch, rng)
-            code = model.encode(inputs, depth=depth)
+            code = model.encode(inputs, depth=depth, code_noise=noise)
             loss = _output_loss(model, model.decode_output(code, depth=depth), batch, kind)
             if sparsity_weight > 0:
                 loss += sparsity_weight * kl_sparsity_penalty(
@@ -299,38 +375,64 @@ def squared_sparsity_penalty(mean_activation, target: float) -> tf.Tensor:
     return tf.reduce_sum(tf.square(q - tf.constant(target, q.dtype)))
 
 
-def pca(x, n_components: int) -> tuple[np.ndarray, np.ndarray]:
-    """Principal components of ``x`` (n, d) by SVD of the centred data.
+def dense_classifier(sizes, n_classes: int, *, activations="sigmoid", weights=None, seed: int = 0,
+                     dtype: str = "float32", name: str = "classifier"):
+    """A Keras ``Sequential`` classifier: ``Dense`` layers of ``sizes[1:]``, then softmax.
 
-    Returns:
-        ``(mean (d,), components (n_components, d))``, components orthonormal
-        rows in order of decreasing variance.  The reconstruction of ``x`` is
-        ``mean + (x - mean) @ components.T @ components``.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"x must be 2-D (n, d); got shape {x.shape}.")
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
-            or not 1 <= n_components <= min(x.shape):
-        raise ValueError(f"n_components must be an int in [1, {min(x.shape)}]; got {n_components!r}.")
-    mean = x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
-    return mean, vt[:n_components]
-
-
-def principal_angles(a, b) -> np.ndarray:
-    """Principal angles (radians, ascending) between the column spaces of ``a`` and ``b``.
+    Hidden layer ``l`` starts from ``weights[l] = (W (n_l, n_{l+1}), b
+    (n_{l+1},))`` when given, and from Keras's Glorot-uniform weights seeded
+    with seed ``l`` of ``np.random.SeedSequence(seed)`` otherwise; the
+    softmax layer is initialised the same way in both cases, so a
+    pretrained-versus-random comparison differs only in the hidden layers.
+    The model is built but not compiled.
 
     Args:
-        a: (d, k) matrix; b: (d, m) matrix, each of full column rank.
+        sizes: ``[n_0, n_1, ..., n_L]``: inputs, then the hidden layers.
+        n_classes: number of classes, at least 2.
+        activations: one Keras activation name, or one per hidden layer.
+        weights: ``None`` or a list of ``(W, b)`` pairs, one per hidden layer.
+        seed: seeds the initialisers.
+        dtype: the layers' dtype name.
+        name: model name.
 
     Returns:
-        ``min(k, m)`` angles in [0, pi/2]; all zero when one space contains the other.
+        A ``keras.Sequential`` mapping (n, n_0) inputs to (n, n_classes) probabilities.
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"need two matrices with the same number of rows; got {a.shape}, {b.shape}.")
-    qa, _ = np.linalg.qr(a)
-    qb, _ = np.linalg.qr(b)
-    cosines = np.linalg.svd(qa.T @ qb, compute_uv=False)
-    return np.sort(np.arccos(np.clip(cosines, -1.0, 1.0)))
+    import keras  # deferred: only this bridge needs Keras
+
+    sizes = list(sizes)
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int >= 2; got {n_classes!r}.")
+    n_hidden = len(sizes) - 1
+    activations = [activations] * n_hidden if isinstance(activations, str) else list(activations)
+    if len(activations) != n_hidden or (weights is not None and len(weights) != n_hidden):
+        raise ValueError(f"need one activation (and one (W, b) pair) per hidden layer: {n_hidden}.")
+    seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(n_hidden + 1)]
+    model = keras.Sequential([keras.Input((sizes[0],), dtype=dtype)], name=name)
+    for l, (width, activation) in enumerate(zip(sizes[1:], activations)):
+        layer = keras.layers.Dense(width, activation=activation, dtype=dtype, name=f"hidden{l + 1}",
+                                   kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[l]))
+        model.add(layer)
+        if weights is not None:
+            layer.set_weights([np.asarray(w) for w in weights[l]])
+    model.add(keras.layers.Dense(n_classes, activation="softmax", dtype=dtype, name="softmax",
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1])))
+    return model
+
+
+def to_keras_classifier(model: Autoencoder, n_classes: int, *, pretrained: bool = True,
+                        seed: int = 0, name: str = "encoder_classifier"):
+    """A Keras classifier made of ``model``'s encoder and a softmax layer.
+
+    With ``pretrained`` the hidden layers start from the encoder's weights;
+    otherwise from seeded Glorot-uniform weights (see :func:`dense_classifier`).
+
+    Returns:
+        An uncompiled ``keras.Sequential`` (n, n_0) -> (n, n_classes).
+    """
+    activations = [model.activation] * (model.n_layers - 1) + [model.code_activation]
+    weights = None
+    if pretrained:
+        weights = [(W.numpy(), b.numpy()) for W, b in zip(model.encoder_weights, model.encoder_biases)]
+    return dense_classifier(model.sizes, n_classes, activations=activations, weights=weights,
+                            seed=seed, dtype=model.dtype.name, name=name)

@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from .dbn import DBN, _check_int, _check_layer_input, _propagate, derive_seeds
+from .autoencoders import dense_classifier
+from .dbn import DBN, _check_int, _check_layer_input, _propagate
 from .fitting import epoch_orders
 from .training import mean_over_batches
 
@@ -231,19 +232,7 @@ def to_keras_classifier(dbn: DBN, n_classes: int, *, pretrained: bool = True, se
     Returns:
         A ``keras.Sequential`` mapping (n, n_0) inputs to (n, n_classes) probabilities.
     """
-    import keras  # deferred: only this bridge needs Keras
-
-    n_classes = _check_int(n_classes, "n_classes", 2)
-    seeds = derive_seeds(seed, len(dbn.rbms) + 1)
-    dtype = dbn.dtype.name
-    model = keras.Sequential([keras.Input((dbn.layer_sizes[0],), dtype=dtype)], name=name)
-    for l, rbm in enumerate(dbn.rbms):
-        init = keras.initializers.GlorotUniform(seed=seeds[l])
-        layer = keras.layers.Dense(rbm.n_hidden, activation="sigmoid", kernel_initializer=init,
-                                   dtype=dtype, name=f"hidden{l + 1}")
-        model.add(layer)
-        if pretrained:
-            layer.set_weights([rbm.W.numpy(), rbm.c.numpy()])
-    model.add(keras.layers.Dense(n_classes, activation="softmax", dtype=dtype, name="softmax",
-                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1])))
-    return model
+    weights = [(rbm.W.numpy(), rbm.c.numpy()) for rbm in dbn.rbms] if pretrained else None
+    return dense_classifier(dbn.layer_sizes, _check_int(n_classes, "n_classes", 2),
+                            activations="sigmoid", weights=weights, seed=seed,
+                            dtype=dbn.dtype.name, name=name)

@@ -76,7 +76,8 @@ def compiled_epochs(update: Callable, data, *, epochs: int, batch_size: int, see
     Args:
         update: ``batch (batch_size, d) -> tensor of shape`` ``shape``; it
             changes some state (one optimizer step).
-        data: the training set (N, d), a tensor.
+        data: the training set (N, d), a tensor, or a tuple of such tensors
+            (see :func:`rbmtut.training.mean_over_batches`).
         epochs: how many epochs (a non-negative int).
         batch_size: rows per update (the last partial batch is dropped).
         seed: the shuffle seed.
@@ -89,7 +90,7 @@ def compiled_epochs(update: Callable, data, *, epochs: int, batch_size: int, see
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int; got {epochs!r}.")
     run_epoch = tf.function(lambda d, order: mean_over_batches(update, d, order, shape=shape))
-    orders = epoch_orders(int(data.shape[0]), batch_size, seed, epochs=epochs)
+    orders = epoch_orders(int(tf.nest.flatten(data)[0].shape[0]), batch_size, seed, epochs=epochs)
     for order in tqdm(orders, total=epochs, disable=not progress, unit="epoch"):
         yield run_epoch(data, tf.constant(order))
 

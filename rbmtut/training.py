@@ -325,7 +325,9 @@ def mean_over_batches(update: Callable, data, order, *, shape=()) -> tf.Tensor:
     Args:
         update: ``batch (batch_size, d) -> tensor of shape`` ``shape``; it
             updates some state.
-        data: the training set (N, d).
+        data: the training set (N, d), or a tuple of tensors with N rows
+            each (e.g. inputs and per-example noise), whose rows are
+            gathered together and passed to ``update`` as a tuple.
         order: int indices (n_batches, batch_size).
         shape: the shape of ``update``'s result (a scalar by default).
 
@@ -333,14 +335,16 @@ def mean_over_batches(update: Callable, data, order, *, shape=()) -> tf.Tensor:
         The mean of ``update``'s results, of shape ``shape``.
     """
     n_batches = tf.shape(order)[0]
+    dtype = tf.nest.flatten(data)[0].dtype
 
     def body(i, total):
-        return i + 1, total + update(tf.gather(data, order[i]))
+        batch = tf.nest.map_structure(lambda d: tf.gather(d, order[i]), data)
+        return i + 1, total + update(batch)
 
     _, total = tf.while_loop(
-        lambda i, _: i < n_batches, body, (tf.constant(0), tf.zeros(shape, data.dtype))
+        lambda i, _: i < n_batches, body, (tf.constant(0), tf.zeros(shape, dtype))
     )
-    return total * (1.0 / tf.cast(n_batches, data.dtype))
+    return total * (1.0 / tf.cast(n_batches, dtype))
 
 
 def _check_settings(rbm, method, k, weight_decay, n_chains, seed) -> None:

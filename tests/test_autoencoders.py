@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from rbmtut import autoencoders as ae
+from rbmtut import pca as pca_module
 from rbmtut.autoencoders import Autoencoder
 
 
@@ -74,26 +75,16 @@ def test_linear_autoencoder_finds_the_pca_subspace(tied):
     losses = ae.fit_autoencoder(model, x, epochs=100, batch_size=100, seed=0, progress=False,
                                 optimizer=keras.optimizers.SGD(decay, momentum=0.9))
     assert losses[-1] < losses[0] / 10
-    mean, components = ae.pca(x, 3)
-    assert np.max(ae.principal_angles(components.T, basis)) < 0.02  # PCA finds the plane
+    fit = pca_module.pca(x, 3)
+    assert np.max(pca_module.principal_angles(fit.components.T, basis)) < 0.02  # PCA finds the plane
     decoder = model.encoder_weights[0].numpy() if tied else model.decoder_weights[0].numpy().T
-    assert np.max(ae.principal_angles(decoder, components.T)) < 0.005  # radians
-    pca_error = np.mean(np.sum((x - mean - (x - mean) @ components.T @ components) ** 2, axis=1))
+    assert np.max(pca_module.principal_angles(decoder, fit.components.T)) < 0.005  # radians
+    pca_error = fit.squared_error(x)
     ae_error = float(ae.reconstruction_loss(model, x))
     assert pca_error <= ae_error * (1 + 1e-9)  # PCA is the optimum
     if tied:
         # Tied weights make the map an orthogonal projection, so the error matches too.
         assert ae_error < 1.02 * pca_error
-
-
-def test_principal_angles_on_a_hand_checked_case():
-    a = np.array([[1.0], [0.0], [0.0]])
-    b = np.array([[np.cos(0.3)], [np.sin(0.3)], [0.0]])
-    np.testing.assert_allclose(ae.principal_angles(a, b), [0.3], atol=1e-12)
-    plane = np.eye(3)[:, :2]
-    np.testing.assert_allclose(ae.principal_angles(plane, 5 * b), [0.0], atol=1e-7)
-    with pytest.raises(ValueError, match="same number of rows"):
-        ae.principal_angles(a, np.ones((2, 1)))
 
 
 def test_sparsity_penalties_on_hand_computed_values():
@@ -158,5 +149,93 @@ def test_bad_arguments_are_rejected():
     with pytest.raises(ValueError, match="cross_entropy needs output='sigmoid'"):
         ae.reconstruction_loss(Autoencoder([4, 2], output="linear"), np.zeros((2, 4)),
                                kind="cross_entropy")
-    with pytest.raises(ValueError, match="n_components must be an int"):
-        ae.pca(np.zeros((5, 3)), 4)
+    with pytest.raises(ValueError, match="output must be one of"):
+        Autoencoder([4, 2], output="tanh")
+    with pytest.raises(ValueError, match="code_noise is added at the code layer"):
+        model.encode(np.zeros((2, 4)), depth=1, code_noise=np.zeros((2, 3)))
+
+
+def test_non_sigmoid_outputs_train_with_squared_error():
+    model = Autoencoder([3, 2], activation="elu", output="elu", seed=0, dtype=tf.float64)
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    out = model.decode_output(model.encode(x)).numpy()
+    elu = np.where(out > 0, out, np.expm1(out))
+    np.testing.assert_allclose(model(x).numpy(), elu, rtol=1e-12)
+    np.testing.assert_allclose(ae.reconstruction_loss(model, x).numpy(),
+                               np.mean(np.sum((elu - x) ** 2, axis=1)), rtol=1e-12)
+
+
+def test_code_noise_enters_before_the_code_activation_and_is_fixed_per_example():
+    model = Autoencoder([5, 4, 3], seed=2, dtype=tf.float64)
+    x = np.random.default_rng(0).random((6, 5))
+    noise = np.random.default_rng(1).normal(0, 4, (6, 3))
+    h1 = model.encode(x, depth=1).numpy()
+    total_input = h1 @ model.encoder_weights[1].numpy() + model.encoder_biases[1].numpy()
+    np.testing.assert_allclose(model.encode(x, code_noise=noise).numpy(),
+                               1 / (1 + np.exp(-(total_input + noise))), rtol=1e-12)
+    # Training with code noise: one row per example, the same in every epoch.
+    # With a batch of one example per update and a permuted noise table, the
+    # loss history changes, so the rows really are matched to their examples.
+    runs = {}
+    for label, table in (("noise", noise), ("same", noise), ("permuted", noise[::-1])):
+        m = Autoencoder([5, 4, 3], seed=2, dtype=tf.float64)
+        runs[label] = ae.fit_autoencoder(m, x, epochs=3, batch_size=1, code_noise=table,
+                                         seed=0, progress=False)
+    assert runs["noise"] == runs["same"] and runs["noise"] != runs["permuted"]
+    # The first update's loss is that of the clean model on the first batch's
+    # example with its own noise row.
+    first = next(iter(__import__("rbmtut").fitting.epoch_orders(6, 1, 0)))[0, 0]
+    fresh = Autoencoder([5, 4, 3], seed=2, dtype=tf.float64)
+    out = fresh.decode_output(fresh.encode(x[first:first + 1], code_noise=noise[first:first + 1]))
+    expected = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x[first:first + 1],
+                                                                    logits=out)).numpy()
+    m = Autoencoder([5, 4, 3], seed=2, dtype=tf.float64)
+    one_update = ae.fit_autoencoder(m, x[[first]], epochs=1, batch_size=1,
+                                    code_noise=noise[[first]], seed=0, progress=False)
+    np.testing.assert_allclose(one_update[0], expected, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"code_noise must have shape \(6, 3\)"):
+        ae.fit_autoencoder(m, x, epochs=1, code_noise=noise[:5], progress=False)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_stacked_autoencoders_compute_what_their_parts_learned(tied):
+    rng = np.random.default_rng(0)
+    outer = Autoencoder([6, 4], activation="elu", output="sigmoid", tied=tied, seed=1,
+                        dtype=tf.float64)
+    inner = Autoencoder([4, 3], activation="elu", output="elu", tied=tied, seed=2, dtype=tf.float64)
+    for v in outer.trainable_variables + inner.trainable_variables:
+        v.assign(rng.normal(0, 0.5, v.shape))
+    deep = ae.stack([outer, inner])
+    assert deep.sizes == (6, 4, 3) and deep.tied == tied
+    x = rng.random((5, 6))
+    code = inner.encode(outer.encode(x))
+    np.testing.assert_allclose(deep.encode(x).numpy(), code.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(deep(x).numpy(), outer.decode(inner.decode(code)).numpy(), rtol=1e-12)
+    # The stack holds copies: training it leaves the parts alone.
+    before = outer.encoder_weights[0].numpy()
+    deep.encoder_weights[0].assign_add(tf.ones_like(deep.encoder_weights[0]))
+    np.testing.assert_array_equal(outer.encoder_weights[0].numpy(), before)
+    with pytest.raises(ValueError, match="takes 3 inputs but models\\[0\\] has 4 code units"):
+        ae.stack([outer, Autoencoder([3, 2], activation="elu", output="elu")])
+    with pytest.raises(ValueError, match="output=<the hidden activation>"):
+        ae.stack([outer, Autoencoder([4, 3], activation="elu", output="sigmoid")])
+    with pytest.raises(TypeError, match="non-empty list of Autoencoder"):
+        ae.stack([])
+
+
+def test_encoder_classifier_starts_from_the_encoder_or_from_seeded_glorot():
+    model = Autoencoder([6, 5, 3], activation="elu", code_activation="linear", seed=0)
+    x = np.random.default_rng(0).random((4, 6)).astype(np.float32)
+    pretrained = ae.to_keras_classifier(model, 4, seed=3)
+    features = pretrained.layers[1](pretrained.layers[0](x))
+    np.testing.assert_allclose(features.numpy(), model.encode(x).numpy(), rtol=1e-6)
+    random = ae.to_keras_classifier(model, 4, pretrained=False, seed=3)
+    again = ae.to_keras_classifier(model, 4, pretrained=False, seed=3)
+    np.testing.assert_array_equal(random.layers[0].kernel.numpy(), again.layers[0].kernel.numpy())
+    assert not np.allclose(random.layers[0].kernel.numpy(), model.encoder_weights[0].numpy())
+    # Only the hidden layers differ: the softmax layer starts the same.
+    np.testing.assert_array_equal(random.layers[-1].kernel.numpy(), pretrained.layers[-1].kernel.numpy())
+    assert pretrained.predict(x, verbose=0).shape == (4, 4)
+    with pytest.raises(ValueError, match="n_classes must be an int >= 2"):
+        ae.to_keras_classifier(model, 1)
+

@@ -1,0 +1,102 @@
+"""Principal component analysis: the linear baseline for autoencoders and hashing.
+
+PCA with ``k`` components is the best rank-``k`` linear reconstruction in
+squared error: ``x_hat = mean + (x - mean) V^T V`` with ``V`` (k, d) the top
+eigenvectors of the data covariance.  A linear autoencoder with ``k`` code
+units can at best match it (chapter 5, ``05a_autoencoders``), and the sign
+of the projection ``(x - mean) V^T`` is the simplest binary code (chapter 6,
+``06_semantic_hashing``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["PCA", "pca", "principal_angles"]
+
+
+class PCA(NamedTuple):
+    """A fitted PCA.
+
+    Attributes:
+        mean: the data mean (d,).
+        components: orthonormal rows (k, d), in order of decreasing variance.
+        variances: the variance along each component (k,).
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    variances: np.ndarray
+
+    def _check(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != len(self.mean):
+            raise ValueError(f"x must have shape (n, {len(self.mean)}); got {x.shape}.")
+        return x
+
+    def project(self, x) -> np.ndarray:
+        """Coordinates ``(x - mean) V^T`` (n, k) of ``x`` (n, d) along the components."""
+        return (self._check(x) - self.mean) @ self.components.T
+
+    def reconstruct(self, x) -> np.ndarray:
+        """The projection ``mean + (x - mean) V^T V`` (n, d) of ``x`` onto the subspace."""
+        return self.mean + self.project(x) @ self.components
+
+    def squared_error(self, x) -> float:
+        """Squared reconstruction error summed over the d dimensions, averaged over rows."""
+        x = self._check(x)
+        return float(np.mean(np.sum((self.reconstruct(x) - x) ** 2, axis=1)))
+
+
+def pca(x, n_components: int) -> PCA:
+    """Fit PCA with ``n_components`` components to ``x`` (n, d).
+
+    Uses an eigendecomposition of the d x d covariance when ``d <= n`` (for
+    MNIST about ten times faster than an SVD of the 60,000 x 784 data) and
+    an SVD of the centred data otherwise.  The sign of each component is
+    arbitrary; compare subspaces with :func:`principal_angles`.
+
+    Args:
+        x: data (n, d), at least two rows.
+        n_components: ``k`` in ``[1, min(n, d)]``.
+
+    Returns:
+        A :class:`PCA`.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"x must be 2-D (n, d) with n >= 2; got shape {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x contains NaN or infinite values; clean the data first.")
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
+            or not 1 <= n_components <= min(x.shape):
+        raise ValueError(f"n_components must be an int in [1, {min(x.shape)}]; got {n_components!r}.")
+    n, d = x.shape
+    mean = x.mean(axis=0)
+    centred = x - mean
+    if d <= n:
+        variances, vectors = np.linalg.eigh(centred.T @ centred / (n - 1))
+        top = np.argsort(variances)[::-1][:n_components]  # eigh sorts ascending
+        return PCA(mean, vectors[:, top].T.copy(), np.maximum(variances[top], 0.0))
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    return PCA(mean, vt[:n_components], singular[:n_components] ** 2 / (n - 1))
+
+
+def principal_angles(a, b) -> np.ndarray:
+    """Principal angles (radians, ascending) between the column spaces of ``a`` and ``b``.
+
+    Args:
+        a: (d, k) matrix; b: (d, m) matrix, each of full column rank.
+
+    Returns:
+        ``min(k, m)`` angles in [0, pi/2]; all zero when one space contains the other.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"need two matrices with the same number of rows; got {a.shape}, {b.shape}.")
+    qa, _ = np.linalg.qr(a)
+    qb, _ = np.linalg.qr(b)
+    cosines = np.linalg.svd(qa.T @ qb, compute_uv=False)
+    return np.sort(np.arccos(np.clip(cosines, -1.0, 1.0)))
