@@ -14,12 +14,15 @@ sparse one.  Chapter 5 (``05a_autoencoders``) explains them;
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
 __all__ = [
     "ACTIVATIONS", "Autoencoder", "stack", "reconstruction_loss", "fit_autoencoder",
-    "gaussian_corruption", "masking_corruption", "kl_sparsity_penalty", "squared_sparsity_penalty",
+    "Corruption", "gaussian_corruption", "masking_corruption", "kl_sparsity_penalty", "squared_sparsity_penalty",
+    "SPARSITY_PENALTIES",
     "dense_classifier", "to_keras_classifier",
 ]
 
@@ -260,6 +263,7 @@ def reconstruction_loss(model: Autoencoder, x, *, target=None, depth: int | None
 def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100,
                     optimizer=None, kind: str | None = None, corruption=None,
                     sparsity_weight: float = 0.0, sparsity_target: float = 0.05,
+                    sparsity_penalty: str = "kl",
                     variables=None, depth: int | None = None, code_noise=None, seed: int = 0,
                     progress: bool = True) -> list[float]:
     """Train ``model`` on ``x`` by mini-batch gradient descent; return per-epoch mean losses.
@@ -267,7 +271,8 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
     Each epoch is one compiled ``tf.while_loop`` over seeded shuffles
     (:func:`rbmtut.fitting.epoch_orders`).  The loss of a batch ``v`` is
     ``reconstruction_loss(model, corruption(v), target=v, depth=depth)``
-    plus ``sparsity_weight * kl_sparsity_penalty(mean code activation, sparsity_target)``.
+    plus ``sparsity_weight * kl_sparsity_penalty(mean code activation, sparsity_target)``
+    (or the squared penalty).
 
     Args:
         model: the autoencoder, updated in place.
@@ -277,9 +282,11 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
         optimizer: a Keras optimizer (default ``keras.optimizers.Adam(1e-3)``).
         kind: loss kind, see :func:`reconstruction_loss`.
         corruption: ``f(batch, rng) -> corrupted batch``, e.g.
-            ``lambda v, rng: gaussian_corruption(v, 0.3, rng)``; the clean batch is the target.
-        sparsity_weight, sparsity_target: the KL sparsity penalty on the units
+            ``Corruption("gaussian", 0.3)``; the clean batch is the target.
+        sparsity_weight, sparsity_target: the sparsity penalty on the units
             of encoder layer ``depth`` (0 turns it off).
+        sparsity_penalty: ``"kl"`` (:func:`kl_sparsity_penalty`) or
+            ``"squared"`` (:func:`squared_sparsity_penalty`).
         variables: the variables to train (default: all); the others stay
             frozen, e.g. for layer-wise training in phases.
         depth: train the outer ``depth`` layers only (default: all).
@@ -302,6 +309,10 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
         raise ValueError(f"x must have shape (N, {model.sizes[0]}); got {data.shape}.")
     if not sparsity_weight >= 0:
         raise ValueError(f"sparsity_weight must be >= 0; got {sparsity_weight}.")
+    if sparsity_penalty not in SPARSITY_PENALTIES:
+        raise ValueError(f"sparsity_penalty must be one of {sorted(SPARSITY_PENALTIES)}; "
+                         f"got {sparsity_penalty!r}.")
+    penalty = SPARSITY_PENALTIES[sparsity_penalty]
     if code_noise is not None:
         code_noise = tf.constant(np.asarray(code_noise, dtype=model.dtype.as_numpy_dtype))
         if code_noise.shape != (data.shape[0], model.sizes[-1]):
@@ -319,8 +330,7 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
             code = model.encode(inputs, depth=depth, code_noise=noise)
             loss = _output_loss(model, model.decode_output(code, depth=depth), batch, kind)
             if sparsity_weight > 0:
-                loss += sparsity_weight * kl_sparsity_penalty(
-                    tf.reduce_mean(code, axis=0), sparsity_target)
+                loss += sparsity_weight * penalty(tf.reduce_mean(code, axis=0), sparsity_target)
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
@@ -350,29 +360,64 @@ def masking_corruption(x, rate: float, rng: tf.random.Generator) -> tf.Tensor:
     return tf.where(keep, x, tf.zeros_like(x))
 
 
-def kl_sparsity_penalty(mean_activation, target: float) -> tf.Tensor:
+@dataclasses.dataclass(frozen=True)
+class Corruption:
+    """An input corruption for :func:`fit_autoencoder`: ``corruption(x, rng)``.
+
+    Attributes:
+        kind: ``"gaussian"`` (:func:`gaussian_corruption`, ``level`` is the
+            standard deviation) or ``"masking"`` (:func:`masking_corruption`,
+            ``level`` is the fraction of entries set to 0).
+        level: the amount of noise.
+    """
+
+    kind: str
+    level: float
+
+    def __post_init__(self):
+        if self.kind not in ("gaussian", "masking"):
+            raise ValueError(f"kind must be 'gaussian' or 'masking'; got {self.kind!r}.")
+        if not (self.level >= 0 if self.kind == "gaussian" else 0 <= self.level < 1):
+            raise ValueError(f"level {self.level!r} is out of range for {self.kind} corruption: "
+                             "a standard deviation >= 0, or a rate in [0, 1).")
+
+    def __call__(self, x, rng: tf.random.Generator) -> tf.Tensor:
+        """The corrupted ``x`` (same shape), drawing the noise from ``rng``."""
+        if self.kind == "gaussian":
+            return gaussian_corruption(x, self.level, rng)
+        return masking_corruption(x, self.level, rng)
+
+
+def kl_sparsity_penalty(mean_activation, target: float, *, per_unit: bool = False) -> tf.Tensor:
     """``sum_j KL(Bernoulli(target) || Bernoulli(mean_activation_j))``, in nats.
 
     Args:
         mean_activation: each code unit's mean activation over a batch
             (n_units,), in (0, 1) (sigmoid units); clipped to [1e-7, 1 - 1e-7].
         target: the desired mean activation, in (0, 1).
+        per_unit: return the (n_units,) terms instead of their sum.
 
     Returns:
-        Scalar tensor; 0 exactly when every unit's mean equals ``target``.
+        Scalar tensor (or (n_units,)); 0 exactly when every unit's mean equals ``target``.
     """
     if not 0 < target < 1:
         raise ValueError(f"target must be in (0, 1); got {target}.")
     q = tf.convert_to_tensor(mean_activation)
     q = tf.clip_by_value(q, 1e-7, 1 - 1e-7)
     p = tf.constant(target, q.dtype)  # tf.cast(0.1) would round through float32
-    return tf.reduce_sum(p * tf.math.log(p / q) + (1 - p) * tf.math.log((1 - p) / (1 - q)))
+    terms = p * tf.math.log(p / q) + (1 - p) * tf.math.log((1 - p) / (1 - q))
+    return terms if per_unit else tf.reduce_sum(terms)
 
 
-def squared_sparsity_penalty(mean_activation, target: float) -> tf.Tensor:
+def squared_sparsity_penalty(mean_activation, target: float, *, per_unit: bool = False) -> tf.Tensor:
     """``sum_j (mean_activation_j - target)^2``: the simpler penalty, for comparison."""
     q = tf.convert_to_tensor(mean_activation)
-    return tf.reduce_sum(tf.square(q - tf.constant(target, q.dtype)))
+    terms = tf.square(q - tf.constant(target, q.dtype))
+    return terms if per_unit else tf.reduce_sum(terms)
+
+
+#: The sparsity penalties :func:`fit_autoencoder` knows, by name.
+SPARSITY_PENALTIES = {"kl": kl_sparsity_penalty, "squared": squared_sparsity_penalty}
 
 
 def dense_classifier(sizes, n_classes: int, *, activations="sigmoid", weights=None, seed: int = 0,

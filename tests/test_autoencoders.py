@@ -93,6 +93,10 @@ def test_sparsity_penalties_on_hand_computed_values():
     np.testing.assert_allclose(ae.kl_sparsity_penalty(tf.constant(q), p).numpy(), expected, rtol=1e-12)
     assert float(ae.kl_sparsity_penalty(tf.constant([0.2, 0.2, 0.2], tf.float64), 0.2)) == 0.0
     np.testing.assert_allclose(ae.squared_sparsity_penalty(tf.constant(q), p).numpy(), 0.16, rtol=1e-12)
+    np.testing.assert_allclose(ae.kl_sparsity_penalty(tf.constant(q), p, per_unit=True).numpy(),
+                               [0.0, expected], atol=1e-15)
+    np.testing.assert_allclose(ae.squared_sparsity_penalty(tf.constant(q), p, per_unit=True).numpy(),
+                               [0.0, 0.16], atol=1e-15)
     assert np.isfinite(float(ae.kl_sparsity_penalty(tf.constant([0.0, 1.0], tf.float64), 0.05)))
     with pytest.raises(ValueError, match=r"target must be in \(0, 1\)"):
         ae.kl_sparsity_penalty(tf.constant(q), 1.0)
@@ -112,6 +116,15 @@ def test_corruptions_are_seeded_and_have_the_stated_statistics():
     assert abs(noisy.std() - 0.5) < 5 * 0.5 / np.sqrt(2 * n)
     with pytest.raises(ValueError, match=r"rate must be in \[0, 1\)"):
         ae.masking_corruption(x, 1.0, tf.random.Generator.from_seed(0))
+    # Corruption objects call the same functions with the same generator.
+    np.testing.assert_array_equal(
+        ae.Corruption("masking", 0.3)(x, tf.random.Generator.from_seed(1)).numpy(), masked)
+    np.testing.assert_array_equal(
+        ae.Corruption("gaussian", 0.5)(x, tf.random.Generator.from_seed(2)).numpy() - 0.8, noisy)
+    with pytest.raises(ValueError, match="out of range for masking"):
+        ae.Corruption("masking", 1.5)
+    with pytest.raises(ValueError, match="kind must be 'gaussian' or 'masking'"):
+        ae.Corruption("salt", 0.1)
 
 
 def test_frozen_variables_stay_put_and_sparsity_lowers_the_mean_activation():
@@ -126,12 +139,16 @@ def test_frozen_variables_stay_put_and_sparsity_lowers_the_mean_activation():
     for v, f in zip(inner, frozen):
         np.testing.assert_array_equal(v.numpy(), f)
     means = {}
-    for weight in (0.0, 1.0):
+    for weight, penalty in ((0.0, "kl"), (1.0, "kl"), (1.0, "squared")):
         m = Autoencoder([8, 6], seed=0)
         ae.fit_autoencoder(m, x, epochs=20, batch_size=20, sparsity_weight=weight,
-                           sparsity_target=0.05, optimizer=keras.optimizers.Adam(0.01), progress=False)
-        means[weight] = float(tf.reduce_mean(m.encode(x)))
-    assert means[1.0] < 0.15 < means[0.0]
+                           sparsity_target=0.05, sparsity_penalty=penalty,
+                           optimizer=keras.optimizers.Adam(0.01), progress=False)
+        means[weight, penalty] = float(tf.reduce_mean(m.encode(x)))
+    assert means[1.0, "kl"] < 0.15 < means[0.0, "kl"]
+    assert means[1.0, "kl"] < means[1.0, "squared"] < means[0.0, "kl"]
+    with pytest.raises(ValueError, match="sparsity_penalty must be one of"):
+        ae.fit_autoencoder(m, x, epochs=1, sparsity_weight=1.0, sparsity_penalty="l1", progress=False)
 
 
 def test_bad_arguments_are_rejected():
