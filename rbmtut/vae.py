@@ -23,11 +23,12 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from .autoencoders import _activation, _glorot
-from .rbm import sample_bernoulli
+from .rbm import check_binary_input, sample_bernoulli
 
 tfd = tfp.distributions
 
-__all__ = ["ELBOTerms", "VAE", "gaussian_kl", "fit_vae"]
+__all__ = ["ELBOTerms", "VAE", "gaussian_kl", "LogLikelihoodEstimate", "estimate_log_likelihood",
+           "fit_vae"]
 
 
 class ELBOTerms(NamedTuple):
@@ -147,26 +148,105 @@ class VAE(tf.Module):
         z = mean + tf.exp(log_std) * rng.normal(tf.shape(mean), dtype=self.dtype)
         return ELBOTerms(self.likelihood(z).log_prob(x), gaussian_kl(mean, log_std))
 
+    def log_importance_weights(self, x, k: int, rng: tf.random.Generator) -> tf.Tensor:
+        """``log p(x, z_s) - log q(z_s | x)`` for ``k`` samples ``z_s ~ q(z | x)``, (k, n)."""
+        _check_k(k)
+        x = self._check_x(x)
+        mean, log_std = self.encode(x)
+        eps = rng.normal(tf.concat([[k], tf.shape(mean)], axis=0), dtype=self.dtype)
+        z = mean + tf.exp(log_std) * eps  # (k, n, n_latent)
+        q = tfd.MultivariateNormalDiag(loc=mean, scale_diag=tf.exp(log_std))
+        return self.likelihood(z).log_prob(x) + self.prior().log_prob(z) - q.log_prob(z)
+
     def iwae_bound(self, x, k: int, rng: tf.random.Generator) -> tf.Tensor:
         """The importance-weighted bound ``log (1/k) sum_s p(x, z_s) / q(z_s | x)``, (n,).
 
         ``k = 1`` is a one-sample ELBO estimate; the expected bound rises
         towards ``log p(x)`` as ``k`` grows (Burda et al. 2016).
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive int; got {k!r}.")
-        x = self._check_x(x)
-        mean, log_std = self.encode(x)
-        eps = rng.normal(tf.concat([[k], tf.shape(mean)], axis=0), dtype=self.dtype)
-        z = mean + tf.exp(log_std) * eps  # (k, n, n_latent)
-        q = tfd.MultivariateNormalDiag(loc=mean, scale_diag=tf.exp(log_std))
-        log_w = self.likelihood(z).log_prob(x) + self.prior().log_prob(z) - q.log_prob(z)
-        return tf.reduce_logsumexp(log_w, axis=0) - tf.cast(math.log(k), self.dtype)
+        log_w = self.log_importance_weights(x, k, rng)
+        # tf.constant, not tf.cast: casting a Python float rounds it through float32.
+        return tf.reduce_logsumexp(log_w, axis=0) - tf.constant(math.log(k), self.dtype)
 
     def sample(self, n: int, rng: tf.random.Generator) -> tf.Tensor:
         """Pixel probabilities (n, n_visible) of ``p(x | z)`` for ``z ~ p(z)``."""
         z = rng.normal([n, self.n_latent], dtype=self.dtype)
         return tf.sigmoid(self.decode_logits(z))
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive int; got {k!r}.")
+    return int(k)
+
+
+class LogLikelihoodEstimate(NamedTuple):
+    """Importance-weighted estimates of ``log p(x)`` for several numbers of samples.
+
+    Attributes:
+        ks: the numbers of samples ``k``, ascending.
+        bounds: (len(ks), n): row ``i`` is each example's IWAE bound with the
+            first ``ks[i]`` of the same importance samples.
+    """
+
+    ks: tuple
+    bounds: np.ndarray
+
+    def mean(self, k: int) -> float:
+        """The average bound over the examples with ``k`` samples, in nats."""
+        return float(self.bounds[self.ks.index(k)].mean())
+
+    def std_err(self, k: int) -> float:
+        """Standard error of :meth:`mean` from the spread over examples."""
+        row = self.bounds[self.ks.index(k)]
+        return float(row.std(ddof=1) / math.sqrt(len(row)))
+
+
+def estimate_log_likelihood(model: VAE, x, *, k: int = 5000, ks=None, batch_size: int = 20,
+                            seed: int = 0, progress: bool = True) -> LogLikelihoodEstimate:
+    """Estimate test ``log p(x)`` with the IWAE bound, as Burda et al. (2016) do with k = 5000.
+
+    Draws ``k`` importance samples per example once and evaluates the bound
+    with the first ``k'`` of them for every ``k'`` in ``ks``, so the curve
+    over ``k'`` costs no more than the largest ``k``.  Each bound is a
+    stochastic lower bound on ``log p(x)`` whose expectation rises with ``k'``.
+
+    Args:
+        model: the VAE.
+        x: binary data (n, n_visible).
+        k: importance samples per example.
+        ks: the sample counts to report (default ``1, 10, 100, ..., k``).
+        batch_size: examples per compiled call (memory grows as ``k * batch_size``).
+        seed: seeds the samples.
+        progress: a progress bar over the batches.
+
+    Returns:
+        A :class:`LogLikelihoodEstimate`.
+    """
+    from tqdm.auto import tqdm
+
+    k = _check_k(k)
+    ks = tuple(sorted({*(10 ** np.arange(int(math.log10(k)) + 1)), k} if ks is None else ks))
+    if not all(1 <= int(j) <= k for j in ks):
+        raise ValueError(f"every entry of ks must be in [1, k = {k}]; got {ks}.")
+    x = np.asarray(x, dtype=model.dtype.as_numpy_dtype)
+    check_binary_input(x, model.n_visible, name="x")
+    if not np.all((x == 0) | (x == 1)):
+        raise ValueError("x must be binary: p(x) of grey levels is not a likelihood; binarise "
+                         "first, e.g. rbmtut.data.binarize_stochastic(images, seed=0).")
+    rng = tf.random.Generator.from_seed(seed)
+
+    @tf.function
+    def bounds(batch):
+        log_w = model.log_importance_weights(batch, k, rng)  # (k, batch)
+        # log mean of the first j weights for each j (a few exact reductions:
+        # a running log-sum-exp over thousands of samples loses digits).
+        return tf.stack([tf.reduce_logsumexp(log_w[:j], axis=0) - math.log(j) for j in ks])
+
+    starts = range(0, len(x), batch_size)
+    parts = [bounds(tf.constant(x[i:i + batch_size])).numpy()
+             for i in tqdm(starts, disable=not progress, unit="batch", desc=f"IWAE, k={k}")]
+    return LogLikelihoodEstimate(tuple(int(j) for j in ks), np.concatenate(parts, axis=1))
 
 
 def fit_vae(model: VAE, x, *, epochs: int, batch_size: int = 100, optimizer=None,

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from rbmtut.vae import VAE, fit_vae, gaussian_kl
+from rbmtut.vae import VAE, estimate_log_likelihood, fit_vae, gaussian_kl
 
 tfd = tfp.distributions
 
@@ -65,6 +65,30 @@ def test_elbo_and_iwae_bracket_the_exact_log_likelihood():
     assert np.all(np.abs(iwae - log_px) < 0.01)
     iwae_small = model.iwae_bound(np.repeat(X, 2000, axis=0), 5, rng).numpy().reshape(3, 2000).mean(1)
     assert np.all(elbo < iwae_small) and np.all(iwae_small < iwae + 1e-3)
+
+
+def test_log_likelihood_estimate_reuses_one_set_of_samples_for_every_k():
+    model = tiny_vae()
+    log_px, elbo = _quadrature(model, X)
+    est = estimate_log_likelihood(model, X, k=20_000, ks=[1, 5, 20_000], batch_size=3, seed=4,
+                                  progress=False)
+    assert est.ks == (1, 5, 20_000) and est.bounds.shape == (3, 3)
+    # The largest k is the IWAE bound of the same draws, and is close to log p(x).
+    same = model.iwae_bound(X, 20_000, tf.random.Generator.from_seed(4)).numpy()
+    np.testing.assert_allclose(est.bounds[-1], same, rtol=1e-12)
+    assert np.all(np.abs(est.bounds[-1] - log_px) < 0.02)
+    # k = 1 is the first sample's log weight: an ELBO draw.
+    first = model.log_importance_weights(X, 20_000, tf.random.Generator.from_seed(4)).numpy()[0]
+    np.testing.assert_allclose(est.bounds[0], first, rtol=1e-12)
+    # Batching changes nothing but which draws go to which example: still near log p(x).
+    batched = estimate_log_likelihood(model, X, k=20_000, batch_size=1, seed=4, progress=False)
+    assert batched.ks == (1, 10, 100, 1000, 10_000, 20_000)
+    assert np.all(np.abs(batched.bounds[-1] - log_px) < 0.02)
+    assert abs(est.mean(20_000) - log_px.mean()) < 0.02 and est.std_err(20_000) > 0
+    with pytest.raises(ValueError, match="x must be binary"):
+        estimate_log_likelihood(model, X * 0.5, k=10, progress=False)
+    with pytest.raises(ValueError, match=r"every entry of ks must be in \[1, k = 10\]"):
+        estimate_log_likelihood(model, X, k=10, ks=[20], progress=False)
 
 
 def test_fit_improves_the_elbo_and_is_reproducible():
