@@ -299,8 +299,16 @@ def squared_sparsity_penalty(mean_activation, target: float) -> tf.Tensor:
     return tf.reduce_sum(tf.square(q - tf.constant(target, q.dtype)))
 
 
-def pca(x, n_components: int) -> tuple[np.ndarray, np.ndarray]:
-    """Principal components of ``x`` (n, d) by SVD of the centred data.
+def pca(x, n_components: int, *, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Principal components of ``x`` (n, d), from the centred data ``xc = x - mean``.
+
+    Two exact routes to the same subspace: ``"svd"`` takes the right singular
+    vectors of ``xc`` (n, d); ``"covariance"`` takes the eigenvectors of the
+    d x d scatter matrix ``xc^T xc``, which is far cheaper when n >> d (60,000
+    MNIST digits: a few seconds instead of about a minute) and accurate for
+    the leading components.  ``"auto"`` uses the covariance when n >= 2 d.
+    Each component's sign is fixed so that its largest-magnitude entry is
+    positive, so both routes return the same rows.
 
     Returns:
         ``(mean (d,), components (n_components, d))``, components orthonormal
@@ -313,9 +321,19 @@ def pca(x, n_components: int) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
             or not 1 <= n_components <= min(x.shape):
         raise ValueError(f"n_components must be an int in [1, {min(x.shape)}]; got {n_components!r}.")
+    if method not in ("auto", "svd", "covariance"):
+        raise ValueError(f"method must be 'auto', 'svd' or 'covariance'; got {method!r}.")
+    if method == "auto":
+        method = "covariance" if x.shape[0] >= 2 * x.shape[1] else "svd"
     mean = x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
-    return mean, vt[:n_components]
+    centred = x - mean
+    if method == "svd":
+        components = np.linalg.svd(centred, full_matrices=False)[2][:n_components]
+    else:  # eigh sorts eigenvalues in ascending order
+        components = np.linalg.eigh(centred.T @ centred)[1][:, ::-1][:, :n_components].T
+    largest = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(n_components), largest])
+    return mean, components * signs[:, None]
 
 
 def principal_angles(a, b) -> np.ndarray:

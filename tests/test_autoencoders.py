@@ -86,6 +86,22 @@ def test_linear_autoencoder_finds_the_pca_subspace(tied):
         assert ae_error < 1.02 * pca_error
 
 
+def test_pca_svd_and_covariance_routes_agree():
+    rng = np.random.default_rng(4)
+    scales = np.array([5.0, 4.0, 3.0, 2.0, 1.5, 1.0, 0.5, 0.25])
+    x = rng.normal(size=(500, 8)) * scales @ np.linalg.qr(rng.normal(size=(8, 8)))[0] + 2.0
+    mean_svd, svd = ae.pca(x, 5, method="svd")
+    mean_cov, cov = ae.pca(x, 5, method="covariance")
+    np.testing.assert_allclose(mean_svd, mean_cov, rtol=1e-12)
+    np.testing.assert_allclose(svd, cov, atol=1e-9)  # same rows, signs included
+    np.testing.assert_allclose(cov @ cov.T, np.eye(5), atol=1e-12)
+    _, auto = ae.pca(x, 5)  # n >= 2 d: the covariance route
+    np.testing.assert_array_equal(auto, cov)
+    assert np.all(np.max(np.abs(svd), axis=1) == np.max(svd, axis=1))  # largest entry positive
+    with pytest.raises(ValueError, match="method must be"):
+        ae.pca(x, 2, method="eig")
+
+
 def test_principal_angles_on_a_hand_checked_case():
     a = np.array([[1.0], [0.0], [0.0]])
     b = np.array([[np.cos(0.3)], [np.sin(0.3)], [0.0]])
