@@ -236,7 +236,7 @@ class HammingTable:
         self._flips: dict = {}  # radius -> (masks, their sizes)
 
     def n_probes(self, radius: int) -> int:
-        """Addresses within Hamming distance ``radius``: ``sum_{i <= min(radius, n_bits)} C(n_bits, i)``."""
+        """Addresses within distance ``radius``: ``sum_{i <= min(radius, n_bits)} C(n_bits, i)``."""
         radius = _check_int(radius, "radius", 0)
         return sum(comb(self.database.n_bits, i) for i in range(min(radius, self.database.n_bits) + 1))
 
@@ -296,7 +296,8 @@ def _check_relevance(distances, relevant) -> tuple[np.ndarray, np.ndarray]:
             or (distances.size and distances.min() < 0):
         raise ValueError("distances must be non-negative integers (n_queries, N), e.g. from "
                          f"hamming_distances; got {distances.dtype} {distances.shape}.")
-    if relevant.shape != distances.shape or not (relevant.dtype == bool or np.isin(relevant, (0, 1)).all()):
+    binary = relevant.dtype == bool or np.isin(relevant, (0, 1)).all()
+    if relevant.shape != distances.shape or not binary:
         raise ValueError(f"relevant must be bool (or 0/1) of shape {distances.shape}, like the "
                          f"distances; got {relevant.dtype} {relevant.shape}.")
     return distances, relevant.astype(bool, copy=False)
@@ -461,6 +462,7 @@ class LinearHash:
 
     @property
     def n_bits(self) -> int:
+        """The code length (the number of hyperplanes)."""
         return self.projection.shape[1]
 
     def encode(self, x) -> np.ndarray:
@@ -503,7 +505,8 @@ def fit_itq(x, n_bits: int, *, n_iter: int = 50, seed: int = 0) -> LinearHash:
     n_iter = _check_int(n_iter, "n_iter", 0)
     mean, components = pca(x, n_bits)
     v = (x - mean) @ components.T
-    q, r = np.linalg.qr(np.random.default_rng(_check_int(seed, "seed", 0)).standard_normal((n_bits,) * 2))
+    rng = np.random.default_rng(_check_int(seed, "seed", 0))
+    q, r = np.linalg.qr(rng.standard_normal((n_bits, n_bits)))
     rotation = q * np.sign(np.diag(r))  # uniformly distributed on the orthogonal group
     losses = []
     for step in range(n_iter + 1):

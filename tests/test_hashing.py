@@ -72,8 +72,9 @@ def test_pack_bits_layout_and_round_trip():
         bits = random_bits(rng, 9, n_bits)
         packed = hs.pack_bits(bits.astype(np.uint8) if n_bits % 2 else bits)  # 0/1 ints too
         np.testing.assert_array_equal(hs.unpack_bits(packed), bits)
-        spare = 64 * packed.words.shape[1] - n_bits  # unused high bits of the last word are 0
-        assert np.all(packed.words[:, -1] >> np.uint64(64 - spare) == 0) if spare else True
+        spare = 64 * packed.words.shape[1] - n_bits
+        if spare:  # the last word's unused high bits are 0
+            assert np.all(packed.words[:, -1] >> np.uint64(64 - spare) == 0)
         np.testing.assert_array_equal(hs.unpack_bits(packed[3]), bits[3:4])
         np.testing.assert_array_equal(hs.unpack_bits(packed[[4, 1]]), bits[[4, 1]])
 
