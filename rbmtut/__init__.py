@@ -15,6 +15,8 @@ The package behind the rbmtut book.  One concept per module:
 - :mod:`rbmtut.pca`: principal component analysis, the linear baseline;
 - :mod:`rbmtut.autoencoders`: dense autoencoders (tied or untied), stacking, corruption, sparsity;
 - :mod:`rbmtut.vae`: the variational autoencoder with TFP distributions, ELBO and IWAE bounds;
+- :mod:`rbmtut.hashing`: binary codes, packed Hamming search, retrieval metrics and the
+  LSH, PCA-sign and PCA-ITQ baselines;
 - :mod:`rbmtut.classifiers`: a fast RBF-kernel SVM for judging learned features;
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
 - :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
@@ -22,7 +24,7 @@ The package behind the rbmtut book.  One concept per module:
 
 __version__ = "0.1.0"
 
-from . import autoencoders, classifiers, data, dbn, estimators, finetuning, fitting, gibbs, keras_rbm, notebook, pca, plotting, rbm, training, vae
+from . import autoencoders, classifiers, data, dbn, estimators, finetuning, fitting, gibbs, hashing, keras_rbm, notebook, pca, plotting, rbm, training, vae
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
 from .fitting import fit_rbm
@@ -38,6 +40,7 @@ __all__ = [
     "fit_rbm",
     "fitting",
     "gibbs",
+    "hashing",
     "keras_rbm",
     "notebook",
     "pca",

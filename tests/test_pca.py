@@ -17,8 +17,9 @@ def test_pca_equals_the_svd_of_the_centred_data(shape):
     np.testing.assert_allclose(fit.mean, x.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(fit.variances, s[:k] ** 2 / (len(x) - 1), rtol=1e-9)
     np.testing.assert_allclose(fit.components @ fit.components.T, np.eye(k), atol=1e-10)
-    # The same components up to sign.
+    # The same components up to sign, and the sign is fixed: largest entry positive.
     np.testing.assert_allclose(np.abs(np.sum(fit.components * vt[:k], axis=1)), 1.0, rtol=1e-8)
+    assert np.all(np.max(np.abs(fit.components), axis=1) == np.max(fit.components, axis=1))
     recon = x.mean(axis=0) + centred @ vt[:k].T @ vt[:k]
     np.testing.assert_allclose(fit.reconstruct(x), recon, atol=1e-9)
     # The error is the variance left in the discarded directions.
