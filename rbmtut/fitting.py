@@ -210,7 +210,7 @@ def train_epochs(
     if checkpoint is not None and not isinstance(checkpoint, tf.train.CheckpointManager):
         raise TypeError("checkpoint must be a tf.train.CheckpointManager (see checkpoint_manager).")
     x = np.asarray(x, dtype=rbm.dtype.as_numpy_dtype)
-    done = int(trainer.completed_epochs)
+    done = int(trainer.completed_epochs.numpy())  # .numpy(): a MirroredVariable has no int()
     orders = epoch_orders(len(x), batch_size, trainer.seed, first_epoch=done, epochs=epochs)
     data = tf.constant(x)
     history = History()

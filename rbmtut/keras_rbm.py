@@ -120,7 +120,7 @@ class RBMModel(keras.Model):
             raise ValueError("an RBM learns from x alone; pass y=None.")
         if not self.compiled:
             self.compile()
-        done = int(self.trainer.completed_epochs)
+        done = int(self.trainer.completed_epochs.numpy())
         if not isinstance(x, tf.data.Dataset):
             if "initial_epoch" in kwargs or "steps_per_epoch" in kwargs:
                 raise ValueError(
