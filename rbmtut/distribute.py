@@ -26,9 +26,11 @@ the strategy's scope (Keras's rule too), then train as usual::
                              optimizer=keras.optimizers.Adam(1e-3))
     train_epochs(trainer, x, epochs=10, batch_size=100)
 
-The global batch and ``n_chains`` must divide by the number of replicas.
-This extends the trainer of chapters 2 and 3 (``03_tf2_surrogate_loss``);
-``tests/test_distribute.py`` runs it on two logical CPUs.
+or ``fit_rbm(rbm, x, ..., strategy=strategy)``, or ``model.fit`` of an
+``RBMModel(trainer)`` built in the scope.  The global batch and ``n_chains``
+must divide by the number of replicas.  This extends the trainer of chapters
+2 and 3 (``03_tf2_surrogate_loss``); ``tests/test_distribute.py`` runs it on
+two logical CPUs.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import tensorflow as tf
 from rbmtut import distribute, fitting, training
 from rbmtut.data import bars_and_stripes
 from rbmtut.gibbs import gibbs_chain
+from rbmtut.keras_rbm import RBMModel
 from rbmtut.rbm import BernoulliRBM
 
 pytestmark = pytest.mark.skipif(
@@ -95,6 +96,41 @@ def test_two_replicas_equal_one_device(case, strategy):
     assert _gap(one, other) > max(1e-3, 1e4 * tolerance), _gap(one, other)
 
 
+def test_fit_rbm_takes_a_strategy(strategy):
+    kwargs = dict(epochs=2, batch_size=10, method="pcd", k=2, seed=5, progress=False)
+    one = BernoulliRBM(16, 8, seed=1, dtype=tf.float64)
+    fitting.fit_rbm(one, X, **kwargs)
+    with strategy.scope():
+        two = BernoulliRBM(16, 8, seed=1, dtype=tf.float64)
+    fitting.fit_rbm(two, X, strategy=strategy, **kwargs)
+    for p, q in zip(one.parameters, two.parameters):
+        np.testing.assert_allclose(q.numpy(), p.numpy(), rtol=0, atol=2e-15)
+
+
+@pytest.mark.parametrize("case", ["pcd2-builtin-float64", "pcd3-adam-float64"])
+def test_keras_fit_under_the_strategy_equals_one_device(case, strategy):
+    one, one_history = _train(case)
+    trainer = _trainer(case, strategy)
+    with strategy.scope():
+        model = RBMModel(trainer)
+    history = model.fit(X, batch_size=10, epochs=EPOCHS, verbose=0)  # Keras splits each batch
+    assert int(trainer.completed_epochs.numpy()) == EPOCHS
+    gap = _gap(one, trainer)
+    print(f"Keras {case}: max |one device - two replicas| = {gap:.3g}")
+    assert gap <= CASES[case][-1], gap
+    np.testing.assert_array_equal(one.chains.v.numpy(), trainer.chains.v.numpy())
+    # Keras averages the metric in float32: a few roundoffs of per-batch values below 0.2.
+    np.testing.assert_allclose(history.history["surrogate"], one_history["surrogate"], atol=1e-7)
+
+
+def test_a_dataset_that_splits_unevenly_stops_keras_fit(strategy):
+    with strategy.scope():
+        model = RBMModel(training.RBMTrainer(BernoulliRBM(16, 8)))
+    batches = tf.data.Dataset.from_tensor_slices(X[:25].astype(np.float32)).batch(10)  # 10, 10, 5
+    with pytest.raises(tf.errors.InvalidArgumentError, match="split evenly over the replicas"):
+        model.fit(batches, shuffle=False, verbose=0)
+
+
 def test_a_distributed_checkpoint_resumes_on_one_device(strategy, tmp_path):
     case = "pcd3-adam-float64"
     straight, _ = _train(case)
@@ -122,7 +158,7 @@ def test_noise_is_drawn_as_one_device_draws_it():
 
 
 def test_uneven_splits_and_misplaced_variables_are_refused(strategy):
-    outside = BernoulliRBM(16, 8)
+    outside, lone = BernoulliRBM(16, 8), training.RBMTrainer(BernoulliRBM(16, 8))
     outside_optimizer = keras.optimizers.Adam()
     with strategy.scope():
         rbm = BernoulliRBM(16, 8)
@@ -136,10 +172,17 @@ def test_uneven_splits_and_misplaced_variables_are_refused(strategy):
             training.RBMTrainer(outside)
         with pytest.raises(ValueError, match="create it inside"):
             training.RBMTrainer(BernoulliRBM(16, 8), optimizer=outside_optimizer)
+        with pytest.raises(ValueError, match="same strategy.scope"):
+            RBMModel(lone)
         trainer = training.RBMTrainer(rbm)
+        model = RBMModel(trainer)
     with pytest.raises(ValueError, match="build the trainer inside the same"):
         training.RBMTrainer(rbm)
+    with pytest.raises(ValueError, match="build the RBM inside"):
+        fitting.fit_rbm(outside, X, batch_size=10, strategy=strategy, progress=False)
     with pytest.raises(ValueError, match="does not split evenly over 2 replicas"):
         fitting.train_epochs(trainer, X, epochs=1, batch_size=7, progress=False)
     with pytest.raises(ValueError, match="does not split evenly"):
         trainer.step(X[:5])
+    with pytest.raises(ValueError, match="does not split evenly"):
+        model.fit(X, batch_size=7, verbose=0)
