@@ -8,6 +8,7 @@ The package behind the rbmtut book.  One concept per module:
 - :mod:`rbmtut.training`: CD-k, PCD-k, the surrogate loss and the trainer;
 - :mod:`rbmtut.fitting`: the epoch loop, checkpoints and ``fit_rbm``;
 - :mod:`rbmtut.keras_rbm`: an RBM that trains with Keras ``model.fit``;
+- :mod:`rbmtut.distribute`: data-parallel updates with ``tf.distribute``, same noise as one device;
 - :mod:`rbmtut.estimators`: reconstruction, pseudo-likelihood, exact and AIS log Z;
 - :mod:`rbmtut.dbn`: deep belief nets: greedy pretraining, passes, sampling,
   unrolling into an autoencoder;
@@ -24,7 +25,7 @@ The package behind the rbmtut book.  One concept per module:
 
 __version__ = "0.1.0"
 
-from . import autoencoders, classifiers, data, dbn, estimators, finetuning, fitting, gibbs, hashing, keras_rbm, notebook, pca, plotting, rbm, training, vae
+from . import autoencoders, classifiers, data, dbn, distribute, estimators, finetuning, fitting, gibbs, hashing, keras_rbm, notebook, pca, plotting, rbm, training, vae
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
 from .fitting import fit_rbm
@@ -35,6 +36,7 @@ __all__ = [
     "classifiers",
     "data",
     "dbn",
+    "distribute",
     "estimators",
     "finetuning",
     "fit_rbm",

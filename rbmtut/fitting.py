@@ -10,6 +10,7 @@ exactly the parameters, of training straight through (chapter 3,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Callable, Iterator
@@ -211,7 +212,7 @@ def train_epochs(
     if checkpoint is not None and not isinstance(checkpoint, tf.train.CheckpointManager):
         raise TypeError("checkpoint must be a tf.train.CheckpointManager (see checkpoint_manager).")
     x = np.asarray(x, dtype=rbm.dtype.as_numpy_dtype)
-    done = int(trainer.completed_epochs)
+    done = int(trainer.completed_epochs.numpy())  # .numpy(): a MirroredVariable has no int()
     orders = epoch_orders(len(x), batch_size, trainer.seed, first_epoch=done, epochs=epochs)
     data = tf.constant(x)
     history = History()
@@ -252,6 +253,7 @@ def fit_rbm(
     callback: Callable[[int, BernoulliRBM, dict], None] | None = None,
     progress: bool = True,
     compile: bool = True,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> History:
     """Train ``rbm`` on ``x`` with CD-k or PCD-k; return the per-epoch history.
 
@@ -270,6 +272,12 @@ def fit_rbm(
             :class:`~rbmtut.training.RBMTrainer`.
         n_chains: persistent chains for PCD (default: ``batch_size``).
         monitors, callback, progress: see :func:`train_epochs`.
+        strategy: a ``tf.distribute`` strategy (e.g. ``MirroredStrategy``) to
+            split every update across its replicas, with the result of one
+            device up to rounding (default: the strategy whose scope is
+            active, if any).  Create ``rbm`` and the optimizers inside
+            ``strategy.scope()``; ``batch_size`` and ``n_chains`` must divide
+            by the number of replicas (see :mod:`rbmtut.distribute`).
 
     Returns:
         A :class:`History`.
@@ -278,11 +286,12 @@ def fit_rbm(
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
     if method == "pcd" and n_chains is None:
         n_chains = batch_size
-    trainer = RBMTrainer(
-        rbm, method=method, k=k, learning_rate=learning_rate, momentum=momentum,
-        weight_decay=weight_decay, optimizer=optimizer, bias_optimizer=bias_optimizer,
-        n_chains=n_chains, seed=seed, compile=compile,
-    )
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        trainer = RBMTrainer(
+            rbm, method=method, k=k, learning_rate=learning_rate, momentum=momentum,
+            weight_decay=weight_decay, optimizer=optimizer, bias_optimizer=bias_optimizer,
+            n_chains=n_chains, seed=seed, compile=compile,
+        )
     return train_epochs(
         trainer, x, epochs=epochs, batch_size=batch_size, monitors=monitors, callback=callback,
         progress=progress,

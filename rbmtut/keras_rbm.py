@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import estimators
+from . import distribute, estimators
 from .fitting import batch_dataset
 from .rbm import BernoulliRBM, check_binary_input
 from .training import RBMTrainer
@@ -47,6 +47,11 @@ class RBMModel(keras.Model):
     :func:`rbmtut.fitting.checkpoint_manager`); ``save``/``save_weights``
     raise instead of writing an empty file.
 
+    Under a ``tf.distribute`` strategy, build the RBM, its trainer and the
+    model inside ``with strategy.scope():``; ``model.fit`` then hands each
+    replica its rows of every batch and the trainer applies one update from
+    their summed statistics (:mod:`rbmtut.distribute`).
+
     Args:
         trainer: how to update the RBM (method, k, learning rule, seed).
         track_reconstruction: also report the mean reconstruction
@@ -58,6 +63,11 @@ class RBMModel(keras.Model):
         super().__init__(name=name)
         if not isinstance(trainer, RBMTrainer):
             raise TypeError(f"trainer must be an RBMTrainer; got {type(trainer).__name__}.")
+        if distribute.active_strategy() not in (None, trainer.strategy):
+            raise ValueError(
+                "this model is built under a tf.distribute strategy, so Keras will split "
+                "every batch across replicas; build its trainer in the same strategy.scope()."
+            )
         self.trainer = trainer
         self.track_reconstruction = track_reconstruction
         self._surrogate = keras.metrics.Mean(name="surrogate")
@@ -120,7 +130,7 @@ class RBMModel(keras.Model):
             raise ValueError("an RBM learns from x alone; pass y=None.")
         if not self.compiled:
             self.compile()
-        done = int(self.trainer.completed_epochs)
+        done = int(self.trainer.completed_epochs.numpy())
         if not isinstance(x, tf.data.Dataset):
             if "initial_epoch" in kwargs or "steps_per_epoch" in kwargs:
                 raise ValueError(
@@ -130,6 +140,8 @@ class RBMModel(keras.Model):
             check_binary_input(x, self.rbm.n_visible, name="x")
             x = np.asarray(x, dtype=self.rbm.dtype.as_numpy_dtype)
             batch_size = 100 if batch_size is None else batch_size
+            if self.trainer.strategy is not None:
+                distribute.check_batch_size(self.trainer.strategy, batch_size)
             kwargs.update(steps_per_epoch=len(x) // batch_size, shuffle=False, initial_epoch=done)
             x = batch_dataset(x, batch_size, self.trainer.seed, first_epoch=done, epochs=epochs)
             epochs = done + epochs  # Keras counts epochs from initial_epoch

@@ -15,7 +15,8 @@ derivative is meaningful.  :class:`RBMTrainer` applies the estimate either
 as the classic momentum-SGD rule on the analytic statistics (chapter 2,
 ``02_gibbs_cd_pcd``) or through ``cd_loss``, autodiff and a Keras optimizer
 (chapter 3, ``03_tf2_surrogate_loss``).  The epoch loop is in
-:mod:`rbmtut.fitting`.
+:mod:`rbmtut.fitting`; a trainer built inside a ``tf.distribute`` strategy's
+scope splits each update across its replicas (:mod:`rbmtut.distribute`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import estimators
+from . import distribute, estimators
 from .gibbs import PersistentChains, gibbs_chain
 from .rbm import BernoulliRBM, check_binary_input, sample_bernoulli
 
@@ -103,6 +104,16 @@ class RBMTrainer(tf.Module):
     ``tf.train.Checkpoint(trainer=trainer)`` saves the whole run, and a fresh
     trainer built with the same arguments resumes it exactly.
 
+    Built inside ``with strategy.scope():`` (a ``tf.distribute.Strategy``,
+    e.g. ``MirroredStrategy``), together with the RBM and any optimizer, the
+    trainer is data parallel: each replica takes its rows of the global batch
+    (and of the persistent chains) with the noise one device would give them,
+    and the summed statistics update the mirrored variables once, so the
+    result equals one device's up to rounding (:mod:`rbmtut.distribute`).
+    The global batch and ``n_chains`` must divide by the number of replicas;
+    ``trainer.strategy`` is the strategy (None on one device).  Its
+    checkpoints restore into a trainer on one device, and back.
+
     Args:
         rbm: the model to train (updated in place).
         method: ``"cd"`` (chains start at the data), ``"pcd"`` (persistent
@@ -149,6 +160,16 @@ class RBMTrainer(tf.Module):
         if jit_compile and not compile:
             raise ValueError("jit_compile=True needs compile=True.")
         _check_settings(rbm, method, k, weight_decay, n_chains, seed)
+        self.strategy = distribute.active_strategy()
+        if self.strategy is not None:
+            if jit_compile:
+                raise ValueError("jit_compile=True is not supported with a tf.distribute strategy.")
+            distribute.check_strategy(self.strategy, rbm, method, n_chains, (optimizer, bias_optimizer))
+        elif isinstance(rbm.W, tf.distribute.DistributedValues):
+            raise ValueError(
+                "the RBM's variables belong to a tf.distribute strategy; build the trainer "
+                "inside the same `with strategy.scope():`."
+            )
         if optimizer is None:
             if bias_optimizer is not None:
                 raise ValueError("bias_optimizer needs an optimizer for the weights as well.")
@@ -198,6 +219,8 @@ class RBMTrainer(tf.Module):
 
     def _update(self, v_data):
         """One update on ``v_data`` (n, n_visible); returns the surrogate before it."""
+        if self.strategy is not None:
+            return distribute.run_on_replicas(self.strategy, self._replica_update, v_data)
         return self._update_and_hidden(v_data)[0]
 
     def _update_and_hidden(self, v_data):
@@ -207,6 +230,8 @@ class RBMTrainer(tf.Module):
         a stack trained all at once can pass them to the next layer without
         computing them again.
         """
+        if self.strategy is not None:
+            raise ValueError("stacks train on one device: build their trainers without a strategy.")
         rbm = self.rbm
         a_data = rbm.hidden_logits(v_data)
         h_data = tf.sigmoid(a_data)
@@ -235,6 +260,51 @@ class RBMTrainer(tf.Module):
         )
         self._apply(cd_gradients(rbm, v_data, h_data, v_model, h_model))
         return surrogate, h_data
+
+    def _replica_update(self, v_data):
+        """One update from inside a replica, on its rows ``v_data`` (n / R, n_visible).
+
+        Both phases and their statistics run here, on the noise one device
+        would give these rows; the R replicas' shares are summed and the
+        update is applied once.  Returns the surrogate (summed over replicas).
+        """
+        rbm, ctx = self.rbm, tf.distribute.get_replica_context()
+        replicas, rows = ctx.num_replicas_in_sync, tf.shape(v_data)[0]
+        tf.debugging.assert_equal(  # a dataset's batches may split unevenly
+            ctx.all_reduce(tf.distribute.ReduceOp.SUM, rows), rows * replicas,
+            message="the global batch must split evenly over the replicas; batch the dataset "
+                    "with drop_remainder=True and a multiple of the number of replicas")
+        chains = rows if self.method == "cd" else self.chains.n_chains // replicas
+        noise = ctx.merge_call(lambda _: distribute.draw_noise(  # once, for all replicas
+            self.rng, self.k, chains * replicas, rbm.n_visible, rbm.n_hidden, rbm.dtype))
+        a_data = rbm.hidden_logits(v_data)
+        v0, a0 = v_data, a_data
+        if self.method == "pcd":
+            v0 = distribute.own_rows(tf.cast(self.chains.v, rbm.dtype), chains)
+            a0 = rbm.hidden_logits(v0)
+        v_model, a_model = distribute.gibbs_chain_from_noise(
+            rbm, v0, a0, distribute.own_rows(noise, chains))
+        share, grads = 1.0 / replicas, None  # shares of the batch means sum to the means
+        if self.optimizer is not None:
+            with tf.GradientTape() as tape:
+                surrogate = cd_loss(rbm, v_data, v_model) * share
+                penalty = 0.5 * self.weight_decay * tf.reduce_sum(tf.square(rbm.W)) * share
+                loss = surrogate + penalty
+            self._optimize(tape.gradient(loss, rbm.parameters))  # Keras sums across replicas
+        else:
+            surrogate = share * (_mean_free_energy(rbm, v_data, a_data)
+                                 - _mean_free_energy(rbm, v_model, a_model))
+            statistics = cd_gradients(rbm, v_data, tf.sigmoid(a_data), v_model, tf.sigmoid(a_model))
+            grads = [g * share for g in statistics]
+        ctx.merge_call(self._merge_update, args=(grads, v_model))
+        return ctx.all_reduce(tf.distribute.ReduceOp.SUM, surrogate)
+
+    def _merge_update(self, strategy, grads, v_model):
+        """Cross-replica, once per update: sum and apply ``grads``; store the chains' ends."""
+        if grads is not None:  # the built-in rule (an optimizer sums its own gradients)
+            self._apply(Gradients(*(strategy.reduce("SUM", g, axis=None) for g in grads)))
+        if self.method == "pcd":
+            self.chains.v.assign(tf.cast(strategy.gather(v_model, axis=0), self.chains.v.dtype))
 
     def _negative_phase(self, h_data):
         """The chain ends ``v_model``: k steps from the data (CD) or from the chains (PCD)."""
@@ -281,7 +351,7 @@ class RBMTrainer(tf.Module):
     def begin_epoch(self) -> None:
         """Set the learning rate of the coming epoch from the schedule, if any."""
         if self.learning_rate_schedule is not None:
-            rate = self.learning_rate_schedule(int(self.completed_epochs))
+            rate = self.learning_rate_schedule(int(self.completed_epochs.numpy()))
             if not rate >= 0:
                 raise ValueError(f"the learning-rate schedule returned {rate}; need >= 0.")
             self.learning_rate.assign(rate)

@@ -12,7 +12,28 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from rbmtut.rbm import BernoulliRBM  # noqa: E402
+
+def _split_the_cpu_into_two_logical_devices():
+    """Give test_distribute.py two logical CPUs for its MirroredStrategy.
+
+    Logical devices can only be configured before TensorFlow starts its
+    runtime, which in a pytest session happens at the first TF op of any
+    test, so it is done here, while conftest is imported.  The other tests
+    are unaffected: ops still run on /cpu:0 with the same kernels and the
+    same shared thread pool (training runs hash identically with one or two
+    logical CPUs).  If the runtime has already started, test_distribute.py
+    fails and says why.
+    """
+    try:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    except RuntimeError:
+        pass
+
+
+_split_the_cpu_into_two_logical_devices()
+
+from rbmtut.rbm import BernoulliRBM  # noqa: E402  (after the setup, should an import ever run an op)
 
 
 def random_rbm(n_visible, n_hidden, scale, seed, dtype=tf.float64):

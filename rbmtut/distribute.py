@@ -1,0 +1,204 @@
+"""Data parallelism with ``tf.distribute``: one update split across replicas, same noise.
+
+A distributed update does on R replicas what one device does on the whole
+global batch of n rows: replica ``r`` takes rows ``r n/R .. (r+1) n/R - 1``,
+runs its positive and negative phases, the replicas' statistics are summed,
+and the parameter update is applied once, to every copy of the variables.
+
+The hard part is randomness.  For the result to equal one device's, every
+example must see the noise it would see on one device.  So the uniform
+numbers of a whole update are drawn *once*, in cross-replica context, by the
+trainer's generator, in exactly the shapes and order the single-device chain
+draws them (:func:`draw_noise`), and each replica keeps its rows
+(:func:`own_rows`) and runs its chains on them (:func:`gibbs_chain_from_noise`).
+Persistent chains are split the same way.  The single-device path is left
+alone, so its numbers do not change; distributed and single-device runs
+agree up to the order in which floating-point sums are added.
+
+What the user writes: build everything that holds variables — the RBM, the
+trainer, any Keras optimizer, an :class:`~rbmtut.keras_rbm.RBMModel` — inside
+the strategy's scope (Keras's rule too), then train as usual::
+
+    strategy = tf.distribute.MirroredStrategy()      # e.g. all local GPUs
+    with strategy.scope():
+        rbm = BernoulliRBM(784, 500)
+        trainer = RBMTrainer(rbm, method="pcd", k=5, n_chains=100,
+                             optimizer=keras.optimizers.Adam(1e-3))
+    train_epochs(trainer, x, epochs=10, batch_size=100)
+
+or ``fit_rbm(rbm, x, ..., strategy=strategy)``, or ``model.fit`` of an
+``RBMModel(trainer)`` built in the scope.  The global batch and ``n_chains``
+must divide by the number of replicas.  This extends the trainer of chapters
+2 and 3 (``03_tf2_surrogate_loss``); ``tests/test_distribute.py`` runs it on
+two logical CPUs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import tensorflow as tf
+
+from .rbm import BernoulliRBM
+
+__all__ = [
+    "GibbsNoise", "active_strategy", "check_strategy", "check_batch_size", "draw_noise",
+    "own_rows", "gibbs_chain_from_noise", "run_on_replicas",
+]
+
+
+class GibbsNoise(NamedTuple):
+    """The uniform numbers of ``k`` Gibbs steps on ``rows`` chains.
+
+    Attributes:
+        hidden: (k, rows, n_hidden), compared with p(h|v) at each step.
+        visible: (k, rows, n_visible), compared with p(v|h) at each step.
+    """
+
+    hidden: tf.Tensor
+    visible: tf.Tensor
+
+
+def active_strategy() -> tf.distribute.Strategy | None:
+    """The strategy whose ``scope()`` is active, or None outside any scope."""
+    return tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+
+
+def check_strategy(strategy, rbm: BernoulliRBM, method: str, n_chains, optimizers) -> None:
+    """Raise a clear error unless a trainer with these settings can run on ``strategy``.
+
+    Args:
+        strategy: the ``tf.distribute.Strategy`` the trainer is built under.
+        rbm: the model; its variables must come from ``strategy.scope()``.
+        method: ``"cd"`` or ``"pcd"`` (``"exact"`` is for tiny models only).
+        n_chains: persistent chains (PCD); must split evenly over the replicas.
+        optimizers: the Keras optimizers given (None entries are skipped).
+    """
+    replicas = strategy.num_replicas_in_sync
+    if not all(strategy.extended.variable_created_in_scope(p) for p in rbm.parameters):
+        raise ValueError(
+            "the RBM's variables were not created under this strategy; build the RBM "
+            "inside `with strategy.scope():` as well as the trainer."
+        )
+    if method == "exact":
+        raise ValueError("method='exact' enumerates a tiny model; train it without a strategy.")
+    if method == "pcd" and n_chains % replicas:
+        raise ValueError(
+            f"n_chains={n_chains} does not split evenly over {replicas} replicas; "
+            f"use a multiple of {replicas}."
+        )
+    for optimizer in optimizers:
+        if optimizer is not None and not strategy.extended.variable_created_in_scope(
+            optimizer.iterations.value
+        ):
+            raise ValueError(
+                "the Keras optimizer was created outside the strategy's scope (its step counter "
+                "would count every replica); create it inside `with strategy.scope():`."
+            )
+
+
+def check_batch_size(strategy: tf.distribute.Strategy, batch_size: int) -> None:
+    """Raise a ValueError unless ``batch_size`` rows split evenly over the replicas."""
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise ValueError(
+            f"a global batch of {batch_size} rows does not split evenly over {replicas} "
+            f"replicas; use a batch size that is a multiple of {replicas}."
+        )
+
+
+def draw_noise(rng: tf.random.Generator, k: int, rows, n_visible: int, n_hidden: int,
+               dtype) -> GibbsNoise:
+    """Draw the noise of ``k`` Gibbs steps exactly as a single-device chain would.
+
+    A chain of ``k`` steps on ``rows`` chains draws, per step, a (rows,
+    n_hidden) and then a (rows, n_visible) uniform tensor; drawing the same
+    shapes in the same order yields the same numbers (a generator's stream
+    depends on the shapes drawn, not just their total size).
+
+    Args:
+        rng: the trainer's generator; call in cross-replica context.
+        k: Gibbs steps.
+        rows: chains in the whole global batch (all replicas together).
+        n_visible, n_hidden: layer sizes.
+        dtype: the model's float dtype.
+
+    Returns:
+        :class:`GibbsNoise` with tensors (k, rows, n_hidden) and (k, rows, n_visible).
+    """
+    hidden, visible = [], []
+    for _ in range(k):
+        hidden.append(rng.uniform([rows, n_hidden], dtype=dtype))
+        visible.append(rng.uniform([rows, n_visible], dtype=dtype))
+    return GibbsNoise(tf.stack(hidden), tf.stack(visible))
+
+
+def own_rows(x, rows_per_replica):
+    """This replica's block of ``x``: rows ``r m .. (r+1) m - 1`` on replica ``r``.
+
+    Args:
+        x: a tensor whose first axis runs over the global batch (or all
+            chains), or a :class:`GibbsNoise` (its second axis does).
+        rows_per_replica: m, the block size.
+
+    Returns:
+        Like ``x``, with m rows.  Call in replica context.
+    """
+    start = tf.distribute.get_replica_context().replica_id_in_sync_group * rows_per_replica
+    if isinstance(x, GibbsNoise):
+        return GibbsNoise(*(t[:, start:start + rows_per_replica] for t in x))
+    return x[start:start + rows_per_replica]
+
+
+def gibbs_chain_from_noise(rbm: BernoulliRBM, v0, hidden_logits, noise: GibbsNoise):
+    """Run ``k`` block Gibbs steps from ``v0`` using the given uniform numbers.
+
+    Step ``i`` sets ``h = [noise.hidden[i] < p(h|v)]`` then ``v = [noise.visible[i]
+    < p(v|h)]``, the comparisons :func:`rbmtut.rbm.sample_bernoulli` makes.
+
+    Args:
+        rbm: the model.
+        v0: the starting visible states (m, n_visible).
+        hidden_logits: ``c + v0 W`` (m, n_hidden), e.g. the positive phase's.
+        noise: :class:`GibbsNoise` for these m chains.
+
+    Returns:
+        ``(v_k, c + v_k W)``: the chain ends (m, n_visible) and their hidden logits.
+    """
+    k = tf.shape(noise.hidden)[0]
+
+    def body(i, v, a):
+        h = tf.cast(noise.hidden[i] < tf.sigmoid(a), rbm.dtype)
+        v = tf.cast(noise.visible[i] < rbm.visible_probs(h), rbm.dtype)
+        return i + 1, v, rbm.hidden_logits(v)
+
+    _, v, a = tf.while_loop(lambda i, *_: i < k, body, (tf.constant(0), v0, hidden_logits))
+    return v, a
+
+
+def run_on_replicas(strategy: tf.distribute.Strategy, replica_fn: Callable, batch) -> tf.Tensor:
+    """Run ``replica_fn(rows)`` on every replica, each on its rows of ``batch``.
+
+    Called inside a replica already (Keras ``model.fit`` of a model built in
+    the scope has split the batch), it just calls ``replica_fn(batch)``.
+
+    Args:
+        strategy: the trainer's strategy.
+        replica_fn: ``rows -> scalar`` that is the same on every replica
+            (an all-reduced value).
+        batch: the global batch (n, d), or this replica's rows inside a replica.
+
+    Returns:
+        ``replica_fn``'s value (the first replica's).
+    """
+    if tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context():
+        if tf.distribute.get_strategy() is not strategy:
+            raise ValueError("the trainer runs in the replica of another strategy than its own.")
+        return replica_fn(batch)
+    if batch.shape[0] is not None:
+        check_batch_size(strategy, batch.shape[0])
+    per_replica = tf.shape(batch)[0] // strategy.num_replicas_in_sync
+    rows = strategy.experimental_distribute_values_from_function(
+        lambda ctx: batch[ctx.replica_id_in_sync_group * per_replica:][:per_replica]
+    )
+    return strategy.experimental_local_results(strategy.run(replica_fn, args=(rows,)))[0]
