@@ -29,7 +29,7 @@ from .autoencoders import Autoencoder
 from .fitting import History, epoch_orders, train_epochs
 from .gibbs import gibbs_chain
 from .rbm import BernoulliRBM, check_binary_input, sample_bernoulli
-from .training import RBMTrainer, mean_over_batches
+from .training import RBMTrainer, compile_step, mean_over_batches
 
 __all__ = ["PASS_UP_OPTIONS", "PRETRAIN_SCHEDULES", "derive_seeds", "PretrainResult", "DBN"]
 
@@ -142,7 +142,7 @@ class DBN(tf.Module):
             ]
         self.rbms = rbms
         self._sampling_rng = tf.random.Generator.from_seed(0)  # reset by every sample()
-        self._compiled_sample = tf.function(self._sample_graph)
+        self._compiled_sample = compile_step(self._sample_graph)
 
     @property
     def top(self) -> BernoulliRBM:
@@ -289,8 +289,8 @@ class DBN(tf.Module):
                 batch = out if sampler is None else sample_bernoulli(out, sampler)
             return tf.stack(surrogates)
 
-        run_epoch = tf.function(lambda d, order: mean_over_batches(update, d, order,
-                                                                   shape=[len(trainers)]))
+        run_epoch = compile_step(lambda d, order: mean_over_batches(update, d, order,
+                                                                    shape=[len(trainers)]))
         epochs, batch_size = settings["epochs"][0], settings["batch_size"][0]
         # Layer 0's shuffles, so that layer 0 trains exactly as it does layer-wise.
         orders = epoch_orders(len(data), batch_size, trainers[0].seed, epochs=epochs)

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from .autoencoders import dense_classifier
 from .dbn import DBN, _check_int, _check_layer_input, _propagate
 from .fitting import epoch_orders
-from .training import mean_over_batches
+from .training import compile_step, mean_over_batches
 
 __all__ = ["UpDownStep", "UpDownHistory", "UpDownFineTuner", "to_keras_classifier"]
 
@@ -109,10 +109,10 @@ class UpDownFineTuner(tf.Module):
         self.learning_rate = tf.Variable(learning_rate, dtype=dbn.dtype, trainable=False)
         self.k = tf.Variable(_check_int(k, "k", 1), dtype=tf.int32, trainable=False)
         self.rng = tf.random.Generator.from_seed(_check_int(seed, "seed", 0))
-        self._step = tf.function(self._update) if compile else self._update
-        self._run_epoch = tf.function(self._epoch) if compile else self._epoch
+        self._step = compile_step(self._update) if compile else self._update
+        self._run_epoch = compile_step(self._epoch) if compile else self._epoch
         self._sampling_rng = tf.random.Generator.from_seed(0)
-        self._compiled_sample = tf.function(self._sample_graph)
+        self._compiled_sample = compile_step(self._sample_graph)
 
     # The fine-tuned model generates exactly as a DBN does, through its own
     # (now untied) generative weights and top RBM.

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from . import estimators
 from .rbm import BernoulliRBM, check_binary_input
-from .training import RBMTrainer, mean_over_batches
+from .training import RBMTrainer, compile_step, mean_over_batches
 
 __all__ = [
     "epoch_orders",
@@ -90,7 +90,7 @@ def compiled_epochs(update: Callable, data, *, epochs: int, batch_size: int, see
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int; got {epochs!r}.")
-    run_epoch = tf.function(lambda d, order: mean_over_batches(update, d, order, shape=shape))
+    run_epoch = compile_step(lambda d, order: mean_over_batches(update, d, order, shape=shape))
     orders = epoch_orders(int(tf.nest.flatten(data)[0].shape[0]), batch_size, seed, epochs=epochs)
     for order in tqdm(orders, total=epochs, disable=not progress, unit="epoch"):
         yield run_epoch(data, tf.constant(order))

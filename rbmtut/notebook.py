@@ -211,7 +211,7 @@ def setup_notebook(seed: int = 0, *, quiet: bool = False) -> NotebookContext:
 
 def _unwrap(obj: Any) -> Any:
     """Find the plain Python object behind ``tf.function`` and other wrappers."""
-    for attr in ("python_function", "__wrapped__", "__func__", "fget"):
+    for attr in ("python_function", "__wrapped__", "__func__", "func", "fget"):
         inner = getattr(obj, attr, None)
         if inner is not None and inner is not obj:
             return _unwrap(inner)

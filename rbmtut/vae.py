@@ -24,6 +24,7 @@ import tensorflow_probability as tfp
 
 from .autoencoders import _activation, _glorot
 from .rbm import check_binary_input, sample_bernoulli
+from .training import compile_step
 
 tfd = tfp.distributions
 
@@ -236,13 +237,13 @@ def estimate_log_likelihood(model: VAE, x, *, k: int = 5000, ks=None, batch_size
                          "first, e.g. rbmtut.data.binarize_stochastic(images, seed=0).")
     rng = tf.random.Generator.from_seed(seed)
 
-    @tf.function
     def bounds(batch):
         log_w = model.log_importance_weights(batch, k, rng)  # (k, batch)
         # log mean of the first j weights for each j (a few exact reductions:
         # a running log-sum-exp over thousands of samples loses digits).
         return tf.stack([tf.reduce_logsumexp(log_w[:j], axis=0) - math.log(j) for j in ks])
 
+    bounds = compile_step(bounds)
     starts = range(0, len(x), batch_size)
     parts = [bounds(tf.constant(x[i:i + batch_size])).numpy()
              for i in tqdm(starts, disable=not progress, unit="batch", desc=f"IWAE, k={k}")]
