@@ -402,7 +402,7 @@ def _check_labels(labels, n: int, name: str) -> np.ndarray:
 
 
 def evaluate_retrieval(queries: PackedCodes, database: PackedCodes, query_labels, database_labels,
-                       *, ks=(10, 100, 1000), block_size: int = 100) -> RetrievalScores:
+                       *, ks=(10, 100, 1000), block_size: int = 32) -> RetrievalScores:
     """Rank the whole database by Hamming distance for each query and score the ranking.
 
     Relevant = same label.  One pass over blocks of ``block_size`` queries
@@ -414,7 +414,8 @@ def evaluate_retrieval(queries: PackedCodes, database: PackedCodes, query_labels
         queries, database: packed codes of equal length.
         query_labels: (n_queries,); database_labels: (N,).
         ks: the k of each precision@k, each in [1, N].
-        block_size: queries per block.
+        block_size: queries per block; small blocks keep the temporaries in
+            cache (for 60,000 items, 32 was about 20% faster than 100).
 
     Returns:
         :class:`RetrievalScores`.
