@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from . import data as _data
 from . import estimators, fitting, hashing
 from .rbm import BernoulliRBM
-from .timing import Benchmark, interleaved
+from .timing import Benchmark, cpu_elsewhere, interleaved
 from .training import RBMTrainer
 
 __all__ = [
@@ -175,6 +175,11 @@ def _traced_epoch(trainer, data, batch_size):
     return run_epoch
 
 
+def _elsewhere(times) -> float:
+    """The largest share of CPU time other processes used while ``times`` were measured."""
+    return max((t.elsewhere for t in times.values()), default=float("nan"))
+
+
 def _algorithm(method, k):
     return f"{method.upper()}-{k}"
 
@@ -230,7 +235,7 @@ def training_throughput(x, *, method: str = "cd", k: int = 1, n_hidden: int = 50
     times = interleaved(runs, repeats=repeats, untraced=(floor, run_epoch))
     title = (f"{_algorithm(method, k)} training, {n_visible}x{n_hidden}, batch {batch_size}, float32, "
              f"{n:,} digits, one epoch per run, best of {repeats}")
-    bench = Benchmark(title, "examples/s")
+    bench = Benchmark(title, "examples/s", elsewhere=_elsewhere(times))
     bench.add("floor", f"matrix-multiply floor ({floor.matmuls_per_update} matmuls/update)", n,
               times["floor"].best)
     bench.add("rbmtut", f"rbmtut RBMTrainer.epoch, {_algorithm(method, k)}", n, times["rbmtut"].best)
@@ -292,7 +297,7 @@ def compile_modes(x, *, n_hidden: int = 500, batch_size: int = 100, updates: int
         runs[name] = lambda t=trainer: float(t.epoch(data, order))  # XLA compiles per shape: warm up on it
     times = interleaved(runs, repeats=repeats)
     bench = Benchmark(f"CD-1 updates, {n_visible}x{n_hidden}, batch {batch_size}, best of {repeats}",
-                      "updates/s")
+                      "updates/s", elsewhere=_elsewhere(times))
     labels = {"eager": "eager: step(), compile=False", "function": "tf.function: step()",
               "xla": "XLA: step(), jit_compile=True", "epoch": "tf.function: epoch(), one loop",
               "epoch-xla": "XLA: epoch(), one loop"}
@@ -355,11 +360,14 @@ class ClassicRun(NamedTuple):
         updates: parameter updates timed.
         seconds: their wall-clock time.
         updates_per_epoch: updates in one epoch of the data used.
+        elsewhere: the share of CPU time other processes used meanwhile
+            (see :func:`rbmtut.timing.cpu_elsewhere`).
     """
 
     updates: int
     seconds: float
     updates_per_epoch: int
+    elsewhere: float = float("nan")
 
     @property
     def seconds_per_update(self) -> float:
@@ -393,14 +401,16 @@ def classic_tutorial(x, *, epochs: int = 15, updates: int | None = None, repeats
                        learning_rate=s["learning_rate"], momentum=0.0, seed=seed)
     if updates is None:
         start = time.perf_counter()
-        fitting.train_epochs(trainer, x, epochs=epochs, batch_size=s["batch_size"], progress=progress)
-        return ClassicRun(epochs * per_epoch, time.perf_counter() - start, per_epoch)
+        with cpu_elsewhere() as elsewhere:
+            fitting.train_epochs(trainer, x, epochs=epochs, batch_size=s["batch_size"],
+                                 progress=progress)
+        return ClassicRun(epochs * per_epoch, time.perf_counter() - start, per_epoch, elsewhere.share)
     _, data, order = _epoch_data(x, s["batch_size"], seed=seed)
     order = order[:updates]
     run_epoch = _traced_epoch(trainer, data, s["batch_size"])
     runs = {"run": (lambda: float(trainer.epoch(data, order)), lambda: float(trainer.epoch(data, order[:2])))}
     times = interleaved(runs, repeats=repeats, untraced=(run_epoch,))
-    return ClassicRun(len(order), times["run"].best, per_epoch)
+    return ClassicRun(len(order), times["run"].best, per_epoch, times["run"].elsewhere)
 
 
 # --- AIS ------------------------------------------------------------------------------
@@ -451,7 +461,8 @@ def ais_throughput(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None, base_bia
     times = interleaved(runs, repeats=repeats, untraced=(floor, weights))
     work = n_temperatures * n_runs
     bench = Benchmark(f"AIS, {n_runs} runs x {n_temperatures:,} temperatures, "
-                      f"{rbm.n_visible}x{rbm.n_hidden} RBM, best of {repeats}", "chain steps/s")
+                      f"{rbm.n_visible}x{rbm.n_hidden} RBM, best of {repeats}", "chain steps/s",
+                      elsewhere=_elsewhere(times))
     bench.add("floor", "matrix-multiply floor (2 matmuls/temperature)", work, times["floor"].best)
     bench.add("rbmtut", "rbmtut estimators.ais_log_partition", work, times["rbmtut"].best)
     if xla:
@@ -524,7 +535,7 @@ def search_throughput(database, queries, *, n_bits=(32, 64), k: int = 10, repeat
                  "core, float k-NN TensorFlow on all cores")
     times = interleaved(runs, repeats=repeats)
     bench = Benchmark(f"exhaustive {k}-NN search, {len(queries):,} queries in {len(database):,} items, "
-                      f"best of {repeats}", "queries/s", notes=notes)
+                      f"best of {repeats}", "queries/s", notes=notes, elsewhere=_elsewhere(times))
     for key, label in labels.items():
         bench.add(key, label, len(queries), times[key].best)
     return bench
@@ -538,22 +549,23 @@ ONEDNN_SETTINGS = {"oneDNN off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
 
 
 def _child_measurements(n_examples: int, classic_updates: int, ais_temperatures: int) -> dict:
-    """What :func:`environment_comparison` times in each process: key -> (what, unit, rate, seconds)."""
+    """What :func:`environment_comparison` times in a process: key -> (what, unit, rate, s, elsewhere)."""
     mnist = _data.load_mnist(verbose=False)
     x = _data.binarize_stochastic(mnist.x_train[:max(n_examples, 20 * classic_updates)], seed=0)
     cd1 = training_throughput(x, n_examples=n_examples, repeats=3, sklearn=False)
     found = {"cd1-floor": ("matrix-multiply floor of CD-1, 784x500, batch 100", "examples/s",
-                           *cd1.rows["floor"][1:]),
-             "cd1": ("rbmtut CD-1, 784x500, batch 100", "examples/s", *cd1.rows["rbmtut"][1:])}
+                           *cd1.rows["floor"][1:], cd1.elsewhere),
+             "cd1": ("rbmtut CD-1, 784x500, batch 100", "examples/s", *cd1.rows["rbmtut"][1:],
+                     cd1.elsewhere)}
     if classic_updates:
         run = classic_tutorial(x, updates=classic_updates, repeats=2)
         found["pcd15"] = (f"rbmtut PCD-15, 784x500, batch 20, {run.updates} updates", "updates/s",
-                          1 / run.seconds_per_update, run.seconds)
+                          1 / run.seconds_per_update, run.seconds, run.elsewhere)
     if ais_temperatures:
         ais = ais_throughput(BernoulliRBM(784, 500), betas=np.linspace(0, 1, ais_temperatures + 1),
                              repeats=2)
         found["ais"] = (f"rbmtut AIS, 100 runs x {ais_temperatures} temperatures, 784x500",
-                        "chain steps/s", *ais.rows["rbmtut"][1:])
+                        "chain steps/s", *ais.rows["rbmtut"][1:], ais.elsewhere)
     return found
 
 
@@ -605,10 +617,11 @@ def environment_comparison(settings: dict | None = None, *, n_examples: int = 6_
                 if key not in best[name] or row[2] > best[name][key][2]:
                     best[name][key] = row
     tables = []
-    for key, (what, unit, _, _) in next(iter(best.values())).items():
-        bench = Benchmark(f"{what}, best of {rounds} process(es) per setting", unit)
+    for key, (what, unit, *_) in next(iter(best.values())).items():
+        elsewhere = max(best[name][key][4] for name in settings)
+        bench = Benchmark(f"{what}, best of {rounds} process(es) per setting", unit, elsewhere=elsewhere)
         for name, env in settings.items():
-            _, _, rate, seconds = best[name][key]
+            _, _, rate, seconds, _ = best[name][key]
             variables = " ".join(f"{var}={value}" for var, value in env.items())
             bench.add(name, f"{name} ({variables})" if variables else name, rate * seconds, seconds)
         tables.append(bench)

@@ -20,8 +20,8 @@ import time
 from typing import Callable, NamedTuple
 
 __all__ = [
-    "Timing", "best_of", "interleaved", "no_retracing", "Measurement", "Benchmark", "Machine",
-    "machine",
+    "Timing", "best_of", "interleaved", "no_retracing", "cpu_elsewhere", "Measurement", "Benchmark",
+    "Machine", "machine",
 ]
 
 
@@ -31,10 +31,13 @@ class Timing(NamedTuple):
     Attributes:
         best: the smallest time (the least disturbed run).
         times: every timed run, in order.
+        elsewhere: the share of the machine's CPU time that other processes
+            used while the runs were timed (see :func:`cpu_elsewhere`).
     """
 
     best: float
     times: tuple
+    elsewhere: float = float("nan")
 
 
 def _clock(run: Callable[[], object]) -> float:
@@ -82,11 +85,45 @@ def interleaved(runs: dict, *, repeats: int = 3, untraced=()) -> dict[str, Timin
     for run, warmup in pairs.values():
         (warmup or run)()
     times = {name: [] for name in pairs}
-    with no_retracing(*untraced):
+    with no_retracing(*untraced), cpu_elsewhere() as elsewhere:
         for _ in range(repeats):
             for name, (run, _) in pairs.items():
                 times[name].append(_clock(run))
-    return {name: Timing(min(ts), tuple(ts)) for name, ts in times.items()}
+    return {name: Timing(min(ts), tuple(ts), elsewhere.share) for name, ts in times.items()}
+
+
+def _cpu_ticks():
+    """``(all ticks, busy ticks, this process's ticks)`` so far, from Linux's /proc; or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]  # user ... steal
+        with open("/proc/self/stat", encoding="ascii") as f:
+            own = f.read().rsplit(")", 1)[1].split()  # fields 3, 4, ... after the name
+    except (OSError, ValueError):
+        return None
+    return sum(fields), sum(fields) - fields[3] - fields[4], int(own[11]) + int(own[12])
+
+
+class _Share:
+    share = float("nan")
+
+
+@contextlib.contextmanager
+def cpu_elsewhere():
+    """Measure the share of all CPU time that *other* processes used inside the block.
+
+    Yields an object whose ``share`` (in [0, 1], NaN where /proc is not
+    available) is set when the block ends: busy CPU time of the whole
+    machine minus this process's own, divided by the CPU time available.
+    0.5 on two CPUs means another process kept one of them busy.
+    """
+    result = _Share()
+    before = _cpu_ticks()
+    yield result
+    after = _cpu_ticks()
+    if before is not None and after is not None and after[0] > before[0]:
+        total, busy, own = (a - b for a, b in zip(after, before))
+        result.share = min(max((busy - own) / total, 0.0), 1.0)
 
 
 @contextlib.contextmanager
@@ -121,12 +158,15 @@ class Benchmark:
         rows: key -> :class:`Measurement`, in display order; the first row is
             the reference of the table's ``relative`` column.
         notes: lines printed under the table.
+        elsewhere: the share of the machine's CPU time other processes used
+            while the rows were timed (NaN if unknown); see :meth:`undisturbed`.
     """
 
     title: str
     unit: str
     rows: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
+    elsewhere: float = float("nan")
 
     def add(self, key: str, label: str, work: float, seconds: float) -> Measurement:
         """Record that ``work`` units took ``seconds`` (best time); returns the row."""
@@ -143,6 +183,14 @@ class Benchmark:
         """How many times faster row ``key`` is than row ``other`` (ratio of rates)."""
         return self.rate(key) / self.rate(other)
 
+    def undisturbed(self, limit: float = 0.25) -> bool:
+        """Whether other processes used at most ``limit`` of the CPU time (True if unknown).
+
+        Ratios measured while other work took a large share of the machine
+        say more about that work than about the contenders.
+        """
+        return not self.elsewhere > limit
+
     def table(self) -> str:
         """The table as text: label, rate, seconds, and rate relative to the first row."""
         if not self.rows:
@@ -154,6 +202,8 @@ class Benchmark:
             lines.append(f"  {row.label:{width}s}  {_number(row.rate):>14s}  "
                          f"{row.seconds:8.3f}  {row.rate / first:8.2f}")
         lines += [f"  {note}" for note in self.notes]
+        if self.elsewhere == self.elsewhere:  # not NaN
+            lines.append(f"  other processes used {self.elsewhere:.0%} of the CPU time meanwhile")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -162,13 +212,15 @@ class Benchmark:
     def to_dict(self) -> dict:
         """Plain data (for JSON), inverse of :meth:`from_dict`."""
         rows = {key: row._asdict() for key, row in self.rows.items()}
-        return {"title": self.title, "unit": self.unit, "rows": rows, "notes": list(self.notes)}
+        return {"title": self.title, "unit": self.unit, "rows": rows, "notes": list(self.notes),
+                "elsewhere": self.elsewhere}
 
     @classmethod
     def from_dict(cls, d: dict) -> Benchmark:
         """Rebuild a table from :meth:`to_dict`'s output."""
         rows = {key: Measurement(**row) for key, row in d["rows"].items()}
-        return cls(d["title"], d["unit"], rows, list(d.get("notes", [])))
+        return cls(d["title"], d["unit"], rows, list(d.get("notes", [])),
+                   d.get("elsewhere", float("nan")))
 
 
 def _number(rate: float) -> str:

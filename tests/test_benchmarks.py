@@ -60,17 +60,28 @@ def test_no_retracing_catches_a_trace_inside_the_timed_block():
 
 
 def test_benchmark_table_rates_ratios_and_round_trip():
-    bench = timing.Benchmark("a test", "things/s", notes=["a note"])
+    bench = timing.Benchmark("a test", "things/s", notes=["a note"], elsewhere=0.5)
     bench.add("slow", "the slow one", 100, 2.0)
     bench.add("fast", "the fast one", 100, 0.5)
     assert bench.rate("slow") == 50 and bench.ratio("fast", "slow") == 4
     text = bench.table()
     assert text.splitlines()[0] == "a test" and "things/s" in text and "a note" in text
     assert "4.00" in text.splitlines()[3]  # relative to the first row
+    assert "other processes used 50% of the CPU time" in text
+    assert not bench.undisturbed() and bench.undisturbed(limit=0.6)
     again = timing.Benchmark.from_dict(bench.to_dict())
     assert again == bench and list(again.rows) == ["slow", "fast"]
+    assert timing.Benchmark("unknown", "s").undisturbed()  # NaN: nothing to go by
     with pytest.raises(ValueError, match="seconds"):
         bench.add("instant", "no time at all", 1, 0.0)
+
+
+def test_cpu_elsewhere_is_a_share_of_the_machine():
+    with timing.cpu_elsewhere() as measured:
+        sum(i * i for i in range(300_000))  # this process's own work is not counted
+    assert math.isnan(measured.share) or 0.0 <= measured.share <= 1.0
+    times = timing.interleaved({"a": list}, repeats=2)
+    assert math.isnan(times["a"].elsewhere) or 0.0 <= times["a"].elsewhere <= 1.0
 
 
 def test_machine_describes_the_cpu_and_libraries():
