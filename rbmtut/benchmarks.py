@@ -87,8 +87,9 @@ def matmul_floor(data, batch_size: int, n_hidden: int, *, method: str = "cd", k:
     Returns:
         A ``tf.function`` ``epoch(order)``: for each row of ``order``
         (n_batches, batch_size) of int32 indices into ``data``, the products
-        of one update on those rows, all in one loop; returns a scalar so
-        that callers can wait for it.  The PCD chains are read, not written
+        of one update on those rows, all in one loop, each update after the
+        previous one (their statistics are summed); returns a scalar so that
+        callers can wait for it.  The PCD chains are read, not written
         (storing them is not a matrix product).
     """
     n_products = matmuls_per_update(method, k)  # also checks method and k
@@ -110,7 +111,11 @@ def matmul_floor(data, batch_size: int, n_hidden: int, *, method: str = "cd", k:
     @tf.function(input_signature=[tf.TensorSpec([None, batch_size], tf.int32)])
     def epoch(order):
         def body(i, total):
-            return i + 1, total + update(tf.gather(data, order[i]))
+            # An update starts when the previous one has finished, as in training, where
+            # it needs the new weights; otherwise the loop could overlap updates.
+            with tf.control_dependencies([total]):
+                v = tf.gather(data, order[i])
+            return i + 1, total + update(v)
 
         zeros = tf.zeros([data.shape[1], n_hidden])
         _, total = tf.while_loop(lambda i, _: i < tf.shape(order)[0], body, (0, zeros))
