@@ -91,10 +91,13 @@ def main() -> None:
 
     if "sweep" in args.only:
         heading("sweep")
+        with timing.cpu_elsewhere() as elsewhere:
+            points = benchmarks.throughput_sweep(x, repeats=args.repeats)
         print(f"  {'batch':>5s} {'hidden':>6s} {'rbmtut ex/s':>12s} {'floor ex/s':>11s} {'time / floor':>12s}")
-        for p in benchmarks.throughput_sweep(x, repeats=args.repeats):
+        for p in points:
             print(f"  {p.batch_size:5d} {p.n_hidden:6d} {p.rbmtut:12,.0f} {p.floor:11,.0f} "
-                  f"{p.floor / p.rbmtut:12.2f}", flush=True)
+                  f"{p.floor / p.rbmtut:12.2f}")
+        print(f"  other processes used {elsewhere.share:.0%} of the CPU time meanwhile", flush=True)
 
     if "ais" in args.only:
         heading("ais")
@@ -112,10 +115,12 @@ def main() -> None:
         theano_updates = tutorial["epochs"] * tutorial["digits"] // tutorial["batch_size"]
         theano_per_update = tutorial["minutes"] * 60 / theano_updates
         print(f"rbmtut, 500 hidden, PCD-15, batch 20, 15 epochs of {len(grey):,} digits: "
-              f"{run.updates:,} updates in {run.seconds / 60:.1f} minutes ({run.seconds_per_update * 1e3:.1f} ms each)")
+              f"{run.updates:,} updates in {run.seconds / 60:.1f} minutes "
+              f"({run.seconds_per_update * 1e3:.1f} ms each); other processes used "
+              f"{run.elsewhere:.0%} of the CPU time meanwhile")
         print(f"Theano tutorial: 15 epochs of {tutorial['digits']:,} digits, {theano_updates:,} updates in "
               f"{tutorial['minutes']} minutes ({theano_per_update * 1e3:.0f} ms each) on a Xeon E5430 "
-              "(2008) with single-threaded GotoBLAS: different hardware")
+              "(about 2008) with single-threaded GotoBLAS: different hardware")
         summary += [("classic setting, 15 epochs of 60,000 digits: minutes", f"{run.seconds / 60:.1f}"),
                     ("classic setting: speed per update vs the Theano tutorial's",
                      f"{theano_per_update / run.seconds_per_update:.0f}x")]
