@@ -35,7 +35,7 @@ help:
 	@echo "make book        build the book (executes every chapter) into _build/html"
 	@echo "make test        unit tests and every chapter under nbval"
 	@echo "make book-check  build without executing: references, TOC, citations, API"
-	@echo "make bench       run benchmarks/*.py"
+	@echo "make bench       run benchmarks/*.py: every performance comparison in full (tens of minutes)"
 	@echo "make install     create .venv and install rbmtut with [book,test]"
 	@echo "make clean       remove build artefacts (make distclean also removes .venv)"
 

@@ -20,12 +20,14 @@ The package behind the rbmtut book.  One concept per module:
   LSH, PCA-sign and PCA-ITQ baselines;
 - :mod:`rbmtut.classifiers`: a fast RBF-kernel SVM for judging learned features;
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
+- :mod:`rbmtut.timing` and :mod:`rbmtut.benchmarks`: side-by-side timings against scikit-learn
+  and a matrix-multiply floor (the performance appendix and ``make bench``);
 - :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
 """
 
 __version__ = "0.1.0"
 
-from . import autoencoders, classifiers, data, dbn, distribute, estimators, finetuning, fitting, gibbs, hashing, keras_rbm, notebook, pca, plotting, rbm, training, vae
+from . import autoencoders, benchmarks, classifiers, data, dbn, distribute, estimators, finetuning, fitting, gibbs, hashing, keras_rbm, notebook, pca, plotting, rbm, timing, training, vae
 from .notebook import setup_notebook
 from .rbm import BernoulliRBM
 from .fitting import fit_rbm
@@ -33,6 +35,7 @@ from .fitting import fit_rbm
 __all__ = [
     "BernoulliRBM",
     "autoencoders",
+    "benchmarks",
     "classifiers",
     "data",
     "dbn",
@@ -49,6 +52,7 @@ __all__ = [
     "plotting",
     "rbm",
     "setup_notebook",
+    "timing",
     "training",
     "vae",
 ]

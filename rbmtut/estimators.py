@@ -315,6 +315,28 @@ def _ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
     return log_w
 
 
+_AIS_GENERATOR: list = []  # at most one tf.random.Generator, reused by every seeded AIS call
+
+
+def _seeded_generator(seed: int) -> tf.random.Generator:
+    """A generator in the state ``tf.random.Generator.from_seed(seed)`` starts in.
+
+    ``_ais_log_weights`` is a ``tf.function`` that captures the generator it
+    is given, so a new generator per call would trace it again every call
+    (about half a second).  Outside ``tf.distribute`` scopes, one generator is
+    therefore kept and reset to ``seed`` before each use: the same random
+    numbers, traced once.  Not for concurrent calls from several threads.
+    """
+    if tf.distribute.has_strategy():
+        return tf.random.Generator.from_seed(seed)
+    if not _AIS_GENERATOR:
+        with tf.init_scope():
+            _AIS_GENERATOR.append(tf.random.Generator.from_seed(seed))
+    else:
+        _AIS_GENERATOR[0].reset_from_seed(seed)
+    return _AIS_GENERATOR[0]
+
+
 def ais_log_partition(
     rbm: BernoulliRBM,
     *,
@@ -354,7 +376,7 @@ def ais_log_partition(
     base_bias = np.zeros(rbm.n_visible) if base_bias is None else np.asarray(base_bias)
     if base_bias.shape != (rbm.n_visible,):
         raise ValueError(f"base_bias must have shape ({rbm.n_visible},); got {base_bias.shape}.")
-    rng = seed if isinstance(seed, tf.random.Generator) else tf.random.Generator.from_seed(seed)
+    rng = seed if isinstance(seed, tf.random.Generator) else _seeded_generator(seed)
     base_b = tf.constant(base_bias, rbm.dtype)
     log_w = _ais_log_weights(
         rbm.W, rbm.b, rbm.c, base_b, tf.constant(betas, rbm.dtype), tf.constant(n_runs), rng

@@ -40,6 +40,7 @@ __all__ = [
     "NotebookContext",
     "check_notebook_conventions",
     "get_source",
+    "glue",
     "max_difference",
     "setup_notebook",
     "show_source",
@@ -326,6 +327,30 @@ def max_difference(first, second) -> float:
             raise ValueError(f"shapes differ: {a.shape} and {b.shape}.")
         gaps.append(np.max(np.abs(a - b), initial=0.0))
     return float(max(gaps, default=0.0))
+
+
+def glue(name: str, value: Any) -> None:
+    """Hand a measured number (or text) to the page's prose, without displaying it.
+
+    The prose shows it with a MyST role such as ``{glue:text}`name:.1f```,
+    so a number that varies from machine to machine (a timing) is printed
+    as this run measured it.  Uses ``myst_nb.glue``; where myst-nb is not
+    installed (Colab, a bare Jupyter) it does nothing, and the prose shows
+    the role's text instead of the number.
+
+    Args:
+        name: the key the prose refers to.
+        value: a real number (stored as a Python float or int) or a string.
+    """
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
+    if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+        raise TypeError(f"glue takes a number or a string; got {type(value).__name__}.")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=False)
 
 
 def check_quoted(quoted: dict) -> None:

@@ -134,6 +134,20 @@ def test_ais_with_a_data_base_rate_and_the_paper_schedule():
     assert len(estimators.ais_schedule()) == 14_501
 
 
+def test_seeded_ais_is_traced_once_and_draws_the_numbers_of_a_fresh_generator():
+    rbm = random_rbm(10, 6, 0.5, seed=3)
+    betas = estimators.ais_schedule("linear", 30)
+    fresh = estimators.ais_log_partition(rbm, n_runs=8, betas=betas,
+                                         seed=tf.random.Generator.from_seed(4))
+    first = estimators.ais_log_partition(rbm, n_runs=8, betas=betas, seed=4)
+    traces = estimators._ais_log_weights.experimental_get_tracing_count()
+    again = [estimators.ais_log_partition(rbm, n_runs=8, betas=betas, seed=s) for s in (4, 5)]
+    assert estimators._ais_log_weights.experimental_get_tracing_count() == traces
+    np.testing.assert_array_equal(first.log_weights, fresh.log_weights)
+    np.testing.assert_array_equal(again[0].log_weights, fresh.log_weights)
+    assert not np.array_equal(again[1].log_weights, fresh.log_weights)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

@@ -312,3 +312,22 @@ def test_check_quoted_names_every_number_that_is_off():
         notebook.check_quoted({"a": (1.0, 1.0, -0.1)})
     with pytest.raises(ValueError, match="need \\(measured, quoted, tolerance\\)"):
         notebook.check_quoted({"a": (1.0, 1.0)})
+
+
+def test_glue_stores_plain_numbers_without_displaying_them(monkeypatch):
+    myst_nb = pytest.importorskip("myst_nb")
+    glued = []
+    monkeypatch.setattr(myst_nb, "glue", lambda *args, **kwargs: glued.append((args, kwargs)))
+    notebook.glue("speed-up", np.float64(2.5))
+    notebook.glue("label", "fast")
+    assert glued == [(("speed-up", 2.5), {"display": False}), (("label", "fast"), {"display": False})]
+    assert type(glued[0][0][1]) is float  # text/plain "2.5", not "np.float64(2.5)"
+    with pytest.raises(TypeError, match="number or a string"):
+        notebook.glue("bad", [1, 2])
+
+
+def test_glue_does_nothing_without_myst_nb(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # makes the import fail
+    assert notebook.glue("speed-up", 2.5) is None
