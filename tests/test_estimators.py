@@ -122,6 +122,27 @@ def test_ais_agrees_with_exact_log_partition():
     assert len(big.log_weights) == 800
 
 
+def test_ais_lower_bound_holds_with_the_stated_probability():
+    # A short schedule and few runs: log Z_hat is very noisy, yet by Markov's
+    # inequality it exceeds log Z + log(10) in at most 10% of replicates.
+    rbm = random_rbm(20, 12, 1.0, seed=11)
+    exact = estimators.exact_log_partition(rbm).numpy()
+    betas = estimators.ais_schedule("linear", 20)
+    rng = tf.random.Generator.from_seed(7)
+    results = [estimators.ais_log_partition(rbm, n_runs=4, betas=betas, seed=rng) for _ in range(300)]
+    log_z = np.array([r.log_z for r in results])
+    bounds = np.array([r.log_z_lower_bound(0.9) for r in results])
+    np.testing.assert_allclose(bounds, log_z + np.log(0.1), rtol=0, atol=1e-12)
+    assert np.std(log_z) > 0.5  # noisy enough for the bound to matter
+    # Binomial(300, <= 0.1): the share above 0.1 + 3 standard errors has probability < 0.2%.
+    assert np.mean(bounds > exact) <= 0.1 + 3 * np.sqrt(0.1 * 0.9 / 300)
+    # The estimate itself is too high in a good share of replicates: the margin is needed.
+    assert np.mean(log_z > exact) > 0.1
+    for bad in (0, 1, 1.5, True, "0.9"):
+        with pytest.raises(ValueError, match="confidence"):
+            results[0].log_z_lower_bound(bad)
+
+
 def test_ais_with_a_data_base_rate_and_the_paper_schedule():
     rbm = random_rbm(10, 8, 0.5, seed=5)
     x = (np.random.default_rng(0).random((500, 10)) < 0.3).astype(np.float64)
