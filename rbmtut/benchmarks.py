@@ -536,8 +536,8 @@ def search_throughput(database, queries, *, n_bits=(32, 64), k: int = 10, repeat
                      f"packed, {4 * bits} as float32")
     runs["float-pixels"] = lambda: float_knn(queries, database, k)
     labels["float-pixels"] = f"float k-NN, {database.shape[1]} pixels (float32)"
-    notes.append(f"pixels: {4 * database.shape[1]:,} bytes per item; Hamming search is NumPy on one "
-                 "core, float k-NN TensorFlow on all cores")
+    notes.append(f"pixels: {4 * database.shape[1]:,} bytes per item; both searches use every core "
+                 "(Hamming: NumPy, a thread per block of queries; float k-NN: TensorFlow)")
     times = interleaved(runs, repeats=repeats)
     bench = Benchmark(f"exhaustive {k}-NN search, {len(queries):,} queries in {len(database):,} items, "
                       f"best of {repeats}", "queries/s", notes=notes, elsewhere=_elsewhere(times))

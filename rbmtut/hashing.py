@@ -17,9 +17,11 @@ first), as a stable sort of the distances does.
 from __future__ import annotations
 
 import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from math import comb
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -154,8 +156,22 @@ def _distance_dtype(n_bits: int):
     return np.uint8 if n_bits <= 255 else np.uint16
 
 
-def _distance_blocks(queries: PackedCodes, database: PackedCodes, block_size: int | None):
-    """Yield ``(start, distances (b, N))`` for consecutive blocks of at most block_size queries."""
+def _workers() -> int:
+    """CPU cores this process may use (NumPy's XOR, popcount and sort release the GIL)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _map_blocks(queries: PackedCodes, database: PackedCodes, block_size: int | None,
+                reduce: Callable[[int, np.ndarray], object]) -> list:
+    """``[reduce(start, distances (b, N)) for each block]`` of at most block_size queries, in order.
+
+    Blocks bound the temporaries (and keep them in cache); they run on a
+    thread per core, so the search uses the whole machine, as BLAS does
+    for float search.  Only the blocks are loops, never the items.
+    """
     _check_packed(database, "database")
     _check_packed(queries, "queries", database.n_bits)
     if len(queries) == 0 or len(database) == 0:
@@ -165,12 +181,20 @@ def _distance_blocks(queries: PackedCodes, database: PackedCodes, block_size: in
         block_size = max(1, 2**22 // max(len(database), 1))  # ~32 MB of XORed words
     _check_int(block_size, "block_size", 1)
     dtype, db = _distance_dtype(database.n_bits), database.words
-    for start in range(0, len(queries), block_size):
+
+    def block(start: int):
         q = queries.words[start:start + block_size]
         out = np.zeros((len(q), len(db)), dtype)
         for w in range(db.shape[1]):  # one 64-bit word at a time bounds the temporaries
             out += _popcount(q[:, w, None] ^ db[None, :, w])
-        yield start, out
+        return reduce(start, out)
+
+    starts = range(0, len(queries), block_size)
+    workers = min(_workers(), len(starts))
+    if workers == 1:
+        return [block(start) for start in starts]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(block, starts))
 
 
 def hamming_distances(queries: PackedCodes, database: PackedCodes, *,
@@ -185,7 +209,7 @@ def hamming_distances(queries: PackedCodes, database: PackedCodes, *,
     Returns:
         (n_queries, N) uint8 (uint16 for codes longer than 255 bits).
     """
-    return np.concatenate([d for _, d in _distance_blocks(queries, database, block_size)])
+    return np.concatenate(_map_blocks(queries, database, block_size, lambda _, d: d))
 
 
 class Neighbours(NamedTuple):
@@ -205,11 +229,12 @@ def hamming_knn(queries: PackedCodes, database: PackedCodes, k: int, *,
         :class:`Neighbours` of ``indices`` and ``distances``, both (n_queries, k).
     """
     k = _check_int(k, "k", 1, len(database))
-    indices, distances = [], []
-    for _, d in _distance_blocks(queries, database, block_size):
+
+    def nearest(_, d):
         order = np.argsort(d, axis=1, kind="stable")[:, :k]
-        indices.append(order)
-        distances.append(np.take_along_axis(d, order, axis=1))
+        return order, np.take_along_axis(d, order, axis=1)
+
+    indices, distances = zip(*_map_blocks(queries, database, block_size, nearest))
     return Neighbours(np.concatenate(indices), np.concatenate(distances))
 
 
@@ -425,19 +450,19 @@ def evaluate_retrieval(queries: PackedCodes, database: PackedCodes, query_labels
     query_labels = _check_labels(query_labels, len(queries), "query_labels")
     database_labels = _check_labels(database_labels, len(database), "database_labels")
     ks = [_check_int(k, "k", 1, len(database)) for k in ks]
-    ap, at_k, curves = [], {k: [] for k in ks}, []
-    for start, d in _distance_blocks(queries, database, block_size):
+
+    def score(start, d):
         relevant = query_labels[start:start + len(d), None] == database_labels[None, :]
         ranked, hits = _ranked_hits(d, relevant)
-        ap.append(_average_precision(ranked, hits))
-        for k in ks:
-            at_k[k].append(hits[:, k - 1] / k)
         c = _radius_curves(d, hits, database.n_bits)
-        curves.append([c.precision.sum(0), c.recall.sum(0), c.retrieved.sum(0)])
+        return (_average_precision(ranked, hits), [hits[:, k - 1] / k for k in ks],
+                [c.precision.sum(0), c.recall.sum(0), c.retrieved.sum(0)])
+
+    ap, at_k, curves = zip(*_map_blocks(queries, database, block_size, score))
     ap = np.concatenate(ap)
     precision, recall, retrieved = (np.sum(parts, axis=0) / len(queries) for parts in zip(*curves))
     return RetrievalScores(float(ap.mean()), ap,
-                           {k: float(np.concatenate(v).mean()) for k, v in at_k.items()},
+                           {k: float(np.concatenate(column).mean()) for k, column in zip(ks, zip(*at_k))},
                            precision, recall, retrieved)
 
 

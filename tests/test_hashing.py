@@ -231,6 +231,26 @@ def test_evaluate_retrieval_agrees_with_the_metrics_block_by_block():
         np.testing.assert_allclose(got, np.mean([curve[part] for curve in naive], axis=0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_results_do_not_depend_on_the_number_of_threads(workers, monkeypatch):
+    rng = np.random.default_rng(8)
+    queries, database = hs.pack_bits(random_bits(rng, 23, 40)), hs.pack_bits(random_bits(rng, 150, 40))
+    q_labels, db_labels = rng.integers(0, 3, 23), rng.integers(0, 3, 150)
+    reference = (hs.hamming_distances(queries, database, block_size=23),
+                 hs.hamming_knn(queries, database, 9, block_size=23),
+                 hs.evaluate_retrieval(queries, database, q_labels, db_labels, ks=(1, 10), block_size=23))
+    monkeypatch.setattr(hs, "_workers", lambda: workers)
+    blocked = (hs.hamming_distances(queries, database, block_size=2),
+               hs.hamming_knn(queries, database, 9, block_size=2),
+               hs.evaluate_retrieval(queries, database, q_labels, db_labels, ks=(1, 10), block_size=2))
+    np.testing.assert_array_equal(blocked[0], reference[0])
+    for got, want in zip(blocked[1], reference[1]):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(blocked[2].average_precision, reference[2].average_precision, rtol=1e-15)
+    np.testing.assert_allclose(blocked[2].precision, reference[2].precision, rtol=1e-12)
+    assert blocked[2].precision_at_k == pytest.approx(reference[2].precision_at_k, rel=1e-12)
+
+
 # -- baselines -----------------------------------------------------------------
 
 def clustered_data(seed, n=400, d=12):
