@@ -256,8 +256,12 @@ class HammingTable:
         self.database = database
         unique, inverse, counts = np.unique(database.words, axis=0, return_inverse=True,
                                             return_counts=True)
-        groups = np.split(np.argsort(inverse.reshape(-1), kind="stable"), np.cumsum(counts)[:-1])
-        self.buckets = {tuple(code): group for code, group in zip(unique.tolist(), groups)}
+        members = np.argsort(inverse.reshape(-1), kind="stable")  # items grouped by code
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        self.buckets = {tuple(code): members[a:b]
+                        for code, a, b in zip(unique.tolist(), starts[:-1], starts[1:])}
+        # The same table as sorted arrays, for lookup_batch: code u owns members[starts[u]:starts[u+1]].
+        self._codes, self._members, self._starts = unique, members, starts
         self._flips: dict = {}  # radius -> (masks, their sizes)
 
     def n_probes(self, radius: int) -> int:
@@ -313,6 +317,45 @@ class HammingTable:
         indices, distances = np.concatenate(found), np.concatenate(found_distances).astype(dtype)
         order = np.lexsort((indices, distances))
         return Neighbours(indices[order], distances[order])
+
+    def lookup_batch(self, queries: PackedCodes, radius: int, *,
+                     max_probes: int = 10**6) -> list[Neighbours]:
+        """``[lookup(queries[i], radius) for each i]``, vectorised over the queries.
+
+        For codes of at most 64 bits (one word) every probe address of every
+        query is found at once by binary search in the sorted distinct codes,
+        with no Python loop over probes; longer codes probe the hash table
+        query by query.
+
+        Args:
+            queries: (Q codes) of the database's length.
+            radius, max_probes: as for :meth:`lookup` (``max_probes`` per query).
+
+        Returns:
+            Q :class:`Neighbours`, each ordered by (distance, index).
+        """
+        _check_packed(queries, "queries", self.database.n_bits)
+        if self.database.words.shape[1] != 1:
+            return [self.lookup(queries[i], radius, max_probes=max_probes) for i in range(len(queries))]
+        if self.n_probes(radius) > max_probes:
+            raise ValueError(f"radius {radius} needs {self.n_probes(radius)} probes per query "
+                             f"(> max_probes={max_probes}); use a smaller radius or hamming_distances.")
+        masks, sizes = self._flip_masks(radius)
+        codes = self._codes[:, 0]
+        addresses = queries.words[:, :1] ^ masks[:, 0][None, :]  # (Q, P)
+        where = np.minimum(np.searchsorted(codes, addresses), len(codes) - 1)
+        query_of, probe_of = np.nonzero(codes[where] == addresses)  # the occupied addresses
+        bucket = where[query_of, probe_of]
+        sizes_found = self._starts[bucket + 1] - self._starts[bucket]
+        # Expand each occupied address into its items: item t of bucket u is members[starts[u] + t].
+        first = np.repeat(self._starts[bucket] - np.cumsum(sizes_found) + sizes_found, sizes_found)
+        items = self._members[first + np.arange(len(first))]
+        query_of = np.repeat(query_of, sizes_found)
+        distances = np.repeat(sizes[probe_of], sizes_found).astype(_distance_dtype(self.database.n_bits))
+        order = np.lexsort((items, distances, query_of))
+        items, distances = items[order], distances[order]
+        bounds = np.searchsorted(query_of[order], np.arange(len(queries) + 1))
+        return [Neighbours(items[a:b], distances[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _check_relevance(distances, relevant) -> tuple[np.ndarray, np.ndarray]:

@@ -147,12 +147,33 @@ def test_hamming_ball_lookup_returns_exactly_the_items_within_the_radius(n_bits)
             expected = [j for j in naive_ranking(d[i]) if d[i][j] <= radius]
             assert found.indices.tolist() == expected
             assert found.distances.tolist() == [d[i][j] for j in expected]
+        batch = table.lookup_batch(packed, radius)
+        assert len(batch) == len(queries)
+        for i, found in enumerate(batch):
+            single = table.lookup(packed[i], radius)
+            np.testing.assert_array_equal(found.indices, single.indices)
+            np.testing.assert_array_equal(found.distances, single.distances)
+            assert found.distances.dtype == single.distances.dtype
     assert table.n_probes(3) == 1 + n_bits + n_bits * (n_bits - 1) // 2 \
         + n_bits * (n_bits - 1) * (n_bits - 2) // 6
     if n_bits <= 10:
         assert len(table.lookup(packed[0], n_bits + 1).indices) == 200  # the ball covers everything
     with pytest.raises(ValueError, match="max_probes"):  # refuses rather than enumerate 2**33
         table.lookup(packed[0], n_bits, max_probes=2**n_bits - 1)
+    with pytest.raises(ValueError, match="max_probes"):
+        table.lookup_batch(packed, n_bits, max_probes=2**n_bits - 1)
+
+
+def test_batch_lookup_of_queries_far_from_every_code_finds_nothing():
+    table = hs.HammingTable(hs.pack_bits(np.zeros((5, 12), bool)))
+    far = hs.pack_bits(np.ones((3, 12), bool))
+    for found in table.lookup_batch(far, 2):
+        assert found.indices.size == 0 and found.distances.size == 0
+    near = table.lookup_batch(hs.pack_bits(np.eye(12, dtype=bool)[:2]), 1)
+    assert [n.indices.tolist() for n in near] == [[0, 1, 2, 3, 4]] * 2
+    assert [n.distances.tolist() for n in near] == [[1] * 5] * 2
+    with pytest.raises(ValueError, match="queries"):
+        table.lookup_batch(hs.pack_bits(np.ones((3, 11), bool)), 1)
 
 
 # -- retrieval metrics -----------------------------------------------------------
