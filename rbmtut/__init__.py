@@ -1,58 +1,61 @@
 """rbmtut: energy-based unsupervised learning with TensorFlow 2.
 
-The package behind the rbmtut book.  One concept per module:
+The package behind the rbmtut book.  One concept per module, in dependency
+order (each module imports only those above it):
 
-- :mod:`rbmtut.data`: MNIST (four-tier lookup), binarisation, toy sets, batches;
-- :mod:`rbmtut.rbm`: the Bernoulli RBM (energy, free energy, conditionals);
+- :mod:`rbmtut.nn`: binary units, activations, dense layers, the Bernoulli cross-entropy;
+- :mod:`rbmtut.data`: MNIST (four-tier lookup), binarisation, toy sets;
 - :mod:`rbmtut.gibbs`: block Gibbs steps, k-step and persistent chains;
-- :mod:`rbmtut.training`: CD-k, PCD-k, the surrogate loss and the trainer;
-- :mod:`rbmtut.fitting`: the epoch loop, checkpoints and ``fit_rbm``;
+- :mod:`rbmtut.rbm`: the Bernoulli RBM (energy, free energy, conditionals, sampling);
+- :mod:`rbmtut.exact`: exact log Z, p(v) and model statistics of tiny RBMs;
+- :mod:`rbmtut.learning_rule` and :mod:`rbmtut.learning`: CD-k, PCD-k, the
+  surrogate loss, the learning rule and the trainer;
+- :mod:`rbmtut.likelihood`: reconstruction, pseudo-likelihood, AIS, log-likelihood;
+- :mod:`rbmtut.distribute`: the multi-device trainer, same noise as one device;
+- :mod:`rbmtut.fitting`: ``fit_rbm``, monitors and checkpoints;
 - :mod:`rbmtut.keras_rbm`: an RBM that trains with Keras ``model.fit``;
-- :mod:`rbmtut.distribute`: data-parallel updates with ``tf.distribute``, same noise as one device;
-- :mod:`rbmtut.estimators`: reconstruction, pseudo-likelihood, exact and AIS log Z;
-- :mod:`rbmtut.dbn`: deep belief nets: greedy pretraining, passes, sampling,
-  unrolling into an autoencoder;
-- :mod:`rbmtut.finetuning`: up-down fine-tuning and a Keras classifier from a stack;
-- :mod:`rbmtut.pca`: principal component analysis, the linear baseline;
-- :mod:`rbmtut.autoencoders`: dense autoencoders (tied or untied), stacking, corruption, sparsity;
-- :mod:`rbmtut.vae`: the variational autoencoder with TFP distributions, ELBO and IWAE bounds;
-- :mod:`rbmtut.hashing`: binary codes, packed Hamming search, retrieval metrics and the
-  LSH, PCA-sign and PCA-ITQ baselines;
-- :mod:`rbmtut.classifiers`: a fast RBF-kernel SVM for judging learned features;
+- :mod:`rbmtut.autoencoders` and :mod:`rbmtut.regularizers`: dense autoencoders,
+  corruption and sparsity; :mod:`rbmtut.pca`: the linear baseline;
+- :mod:`rbmtut.dbn`, :mod:`rbmtut.pretraining`, :mod:`rbmtut.updown`: deep belief
+  nets, greedy pretraining, up-down fine-tuning;
+- :mod:`rbmtut.vae`: the variational autoencoder, ELBO and IWAE bounds;
+- :mod:`rbmtut.hashing`: binary codes, Hamming search, retrieval metrics, baselines;
+- :mod:`rbmtut.classifiers` and :mod:`rbmtut.features`: judging learned
+  features (an RBF SVM, Keras classifiers, scikit-learn transformers);
 - :mod:`rbmtut.plotting`: image tiles, curves and histograms;
-- :mod:`rbmtut.timing` and :mod:`rbmtut.benchmarks`: side-by-side timings against scikit-learn
-  and a matrix-multiply floor (the performance appendix and ``make bench``);
-- :mod:`rbmtut.notebook`: ``setup_notebook`` and helpers for the chapters.
+- :mod:`rbmtut.saving`: ``save``/``load`` of every model.
+
+The generic machinery lives in two private modules: ``rbmtut._validation``
+(one input policy) and ``rbmtut._loop`` (the one training loop and
+:class:`History`).  :mod:`rbmtut.book` holds the chapters' helpers and the
+benchmarks; nothing above imports it.
 """
 
 __version__ = "0.1.0"
 
-from . import autoencoders, benchmarks, classifiers, data, dbn, distribute, estimators, finetuning, fitting, gibbs, hashing, keras_rbm, notebook, pca, plotting, rbm, timing, training, vae
-from .notebook import setup_notebook
-from .rbm import BernoulliRBM
+from . import (autoencoders, classifiers, data, dbn, distribute, exact, features, fitting, gibbs,
+               hashing, keras_rbm, learning, learning_rule, likelihood, nn, pca, plotting,
+               pretraining, rbm, regularizers, saving, updown, vae)
+from ._loop import History, train_epochs
+from .autoencoders import Autoencoder, fit_autoencoder
+from .data import load_mnist
+from .dbn import DBN
 from .fitting import fit_rbm
+from .learning import RBMTrainer
+from .learning_rule import LearningRule
+from .pretraining import fit_dbn
+from .rbm import BernoulliRBM
+from .saving import load_model
+from .updown import UntiedDBN, UpDownTrainer, fit_updown
+from .vae import VAE, fit_vae
 
 __all__ = [
-    "BernoulliRBM",
-    "autoencoders",
-    "benchmarks",
-    "classifiers",
-    "data",
-    "dbn",
-    "distribute",
-    "estimators",
-    "finetuning",
-    "fit_rbm",
-    "fitting",
-    "gibbs",
-    "hashing",
-    "keras_rbm",
-    "notebook",
-    "pca",
-    "plotting",
-    "rbm",
-    "setup_notebook",
-    "timing",
-    "training",
-    "vae",
+    # models and how they learn
+    "BernoulliRBM", "LearningRule", "RBMTrainer", "fit_rbm", "train_epochs", "History",
+    "DBN", "fit_dbn", "UntiedDBN", "UpDownTrainer", "fit_updown",
+    "Autoencoder", "fit_autoencoder", "VAE", "fit_vae", "load_mnist", "load_model",
+    # modules
+    "autoencoders", "classifiers", "data", "dbn", "distribute", "exact", "features", "fitting",
+    "gibbs", "hashing", "keras_rbm", "learning", "learning_rule", "likelihood", "nn", "pca",
+    "plotting", "pretraining", "rbm", "regularizers", "saving", "updown", "vae",
 ]

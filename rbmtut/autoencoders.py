@@ -1,4 +1,4 @@
-"""Dense autoencoders as ``tf.Module`` s: tied or untied, stacked, denoising, sparse.
+"""Dense autoencoders as ``tf.Module`` s: tied or untied, stacked, trained by gradient descent.
 
 An autoencoder maps ``x`` (n, n_0) through encoder layers of sizes
 ``n_1, ..., n_code`` to a code and back through a mirrored decoder.  With
@@ -6,48 +6,28 @@ An autoencoder maps ``x`` (n, n_0) through encoder layers of sizes
 weight matrix ``l`` — the same ``tf.Variable``, so a tied stack has half the
 weights.  Linear units and squared error give PCA's subspace
 (:mod:`rbmtut.pca`); corruption of the input gives a denoising autoencoder
-(Vincent et al. 2008); a penalty on the code units' mean activation gives a
-sparse one.  Chapter 5 (``05a_autoencoders``) explains them;
+and a penalty on the code units' mean activation a sparse one
+(:mod:`rbmtut.regularizers`).  Chapter 5 (``05a_autoencoders``) explains them;
 :mod:`rbmtut.vae` holds the variational autoencoder, and
 :meth:`rbmtut.dbn.DBN.unroll` builds a deep autoencoder from an RBM stack.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
-import numpy as np
 import tensorflow as tf
 
-__all__ = [
-    "ACTIVATIONS", "Autoencoder", "stack", "reconstruction_loss", "fit_autoencoder",
-    "Corruption", "gaussian_corruption", "masking_corruption", "kl_sparsity_penalty", "squared_sparsity_penalty",
-    "SPARSITY_PENALTIES",
-    "dense_classifier", "to_keras_classifier",
-]
+from ._loop import History, Trainer, check_optimizer, train_epochs
+from ._validation import (as_model_input, check_bool, check_callable, check_choice,
+                          check_float_dtype, check_instance, check_int, check_real)
+from .nn import ACTIVATIONS, activation as named_activation, bernoulli_cross_entropy, dense_variables
+from .regularizers import SPARSITY_PENALTIES
+from .saving import Saveable
 
-#: Activation names accepted by :class:`Autoencoder`.
-ACTIVATIONS = {
-    "linear": tf.identity,
-    "sigmoid": tf.sigmoid,
-    "elu": tf.nn.elu,
-    "relu": tf.nn.relu,
-}
+__all__ = ["ACTIVATIONS", "Autoencoder", "stack", "loss_kind", "output_loss", "reconstruction_loss",
+           "AutoencoderTrainer", "fit_autoencoder"]
 
 
-def _activation(name: str, what: str):
-    if name not in ACTIVATIONS:
-        raise ValueError(f"{what} must be one of {sorted(ACTIVATIONS)}; got {name!r}.")
-    return ACTIVATIONS[name]
-
-
-def _glorot(rng: tf.random.Generator, n_in: int, n_out: int, dtype) -> tf.Tensor:
-    """Glorot-uniform weights (n_in, n_out): Keras's default, from an explicit generator."""
-    limit = np.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform([n_in, n_out], -limit, limit, dtype=dtype)
-
-
-class Autoencoder(tf.Module):
+class Autoencoder(Saveable, tf.Module):
     """A dense autoencoder ``x -> code -> reconstruction`` with mirrored layer sizes.
 
     Args:
@@ -55,11 +35,9 @@ class Autoencoder(tf.Module):
             784-300-150-300-784.
         activation: hidden-layer activation (see :data:`ACTIVATIONS`).
         code_activation: the code layer's activation (default: ``activation``).
-        output: the output layer's activation: ``"sigmoid"`` (outputs are
-            probabilities; train on the logits with cross-entropy), or any
-            other name in :data:`ACTIVATIONS` (train with squared error;
-            ``"linear"`` for real-valued data, the hidden activation for an
-            autoencoder of another one's codes).
+        output: the output units: ``"sigmoid"`` (probabilities, trained by
+            cross-entropy on the logits) or another activation (squared error;
+            ``"linear"`` for real-valued data).
         tied: use ``W_l^T`` as decoder weight ``l`` (one shared variable).
         seed: seeds the Glorot-uniform initial weights (biases start at 0).
         dtype: ``tf.float32`` or ``tf.float64``.
@@ -76,49 +54,47 @@ class Autoencoder(tf.Module):
                  output: str = "sigmoid", tied: bool = False, seed: int = 0, dtype=tf.float32,
                  name: str | None = None):
         super().__init__(name=name)
-        sizes = [int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s
-                 for s in sizes]
-        if len(sizes) < 2 or not all(isinstance(s, int) and s > 0 for s in sizes):
-            raise ValueError(f"sizes must be at least two positive ints; got {sizes}.")
-        self.sizes, self.tied, self.output = tuple(sizes), bool(tied), output
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+            raise TypeError(f"sizes must be a list of ints, e.g. [784, 300, 150]; got {sizes!r}.")
+        sizes = [check_int(s, "each size", low=1) for s in sizes]
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must hold at least two ints (input and code); got {sizes}.")
+        self.sizes, self.tied, self.output = tuple(sizes), check_bool(tied, "tied"), output
         self.activation = activation
         self.code_activation = activation if code_activation is None else code_activation
-        self._hidden = _activation(self.activation, "activation")
-        self._code = _activation(self.code_activation, "code_activation")
-        self._output = _activation(output, "output")
+        self._hidden = named_activation(self.activation, "activation")
+        self._code = named_activation(self.code_activation, "code_activation")
+        self._output = named_activation(output, "output")
+        dtype = check_float_dtype(dtype)
         rng = tf.random.Generator.from_seed(seed)
-        pairs = list(zip(sizes, sizes[1:]))
-        self.encoder_weights = [tf.Variable(_glorot(rng, a, b, dtype), name=f"encoder_W{i}")
-                                for i, (a, b) in enumerate(pairs)]
-        self.encoder_biases = [tf.Variable(tf.zeros([b], dtype), name=f"encoder_b{i}")
-                               for i, (_, b) in enumerate(pairs)]
-        self.decoder_weights = [] if tied else [
-            tf.Variable(_glorot(rng, b, a, dtype), name=f"decoder_W{i}")
-            for i, (a, b) in enumerate(reversed(pairs))]
-        self.decoder_biases = [tf.Variable(tf.zeros([a], dtype), name=f"decoder_b{i}")
-                               for i, (a, _) in enumerate(reversed(pairs))]
+        self.encoder_weights, self.encoder_biases = dense_variables(sizes, rng, dtype, "encoder")
+        if tied:
+            self.decoder_weights = []
+            self.decoder_biases = [tf.Variable(tf.zeros([a], dtype), name=f"decoder_b{i}")
+                                   for i, a in enumerate(sizes[-2::-1])]
+        else:
+            self.decoder_weights, self.decoder_biases = dense_variables(sizes[::-1], rng, dtype,
+                                                                        "decoder")
 
-    @property
-    def n_layers(self) -> int:
-        """Number of encoder layers (the decoder has as many)."""
-        return len(self.encoder_weights)
+    def get_config(self) -> dict:
+        """The arguments that rebuild an autoencoder of this shape (see :mod:`rbmtut.saving`)."""
+        return {"sizes": list(self.sizes), "activation": self.activation,
+                "code_activation": self.code_activation, "output": self.output,
+                "tied": self.tied, "dtype": self.dtype.name, "name": self.name}
 
-    @property
-    def dtype(self) -> tf.DType:
-        return self.encoder_weights[0].dtype
+    n_layers = property(lambda self: len(self.encoder_weights),
+                        doc="Number of encoder layers (the decoder has as many).")
 
-    def _decoder_weight(self, i: int):
+    dtype = property(lambda self: self.encoder_weights[0].dtype, doc="The parameters' dtype.")
+
+    def decoder_weight(self, i: int):
         """Decoder weight ``i`` (top-down): its own variable, or an encoder weight transposed."""
         if self.tied:
             return tf.transpose(self.encoder_weights[self.n_layers - 1 - i])
         return self.decoder_weights[i]
 
     def _check_depth(self, depth):
-        depth = self.n_layers if depth is None else depth
-        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) \
-                or not 1 <= depth <= self.n_layers:
-            raise ValueError(f"depth must be an int in [1, {self.n_layers}]; got {depth!r}.")
-        return int(depth)
+        return self.n_layers if depth is None else check_int(depth, "depth", low=1, high=self.n_layers)
 
     def encode(self, x, *, depth: int | None = None, code_noise=None) -> tf.Tensor:
         """The activations (n, n_depth) of encoder layer ``depth`` (default: the code).
@@ -134,9 +110,7 @@ class Autoencoder(tf.Module):
                 logistic codes towards 0/1 this way); needs the full depth.
         """
         depth = self._check_depth(depth)
-        h = tf.convert_to_tensor(x, self.dtype)
-        if h.shape.rank != 2 or h.shape[1] != self.sizes[0]:
-            raise ValueError(f"x must have shape (n, {self.sizes[0]}); got {h.shape}.")
+        h = as_model_input(x, self.sizes[0], self.dtype, values="real", what="inputs")
         if code_noise is not None and depth != self.n_layers:
             raise ValueError("code_noise is added at the code layer; it needs the full depth.")
         for i in range(depth):
@@ -150,19 +124,15 @@ class Autoencoder(tf.Module):
     def decode_output(self, code, *, depth: int | None = None) -> tf.Tensor:
         """Pre-activation output (n, n_0) from layer ``depth``'s activations (default: the code).
 
-        Uses the last ``depth`` decoder layers; for ``output="sigmoid"`` these
-        are the logits (use them with ``sigmoid_cross_entropy_with_logits``).
-        With ``depth`` below the full depth, the outermost decoder layer
-        used is still the network's output layer.
+        Uses the last ``depth`` decoder layers, the outermost being the output
+        layer; for ``output="sigmoid"`` the result is the logits.
         """
         depth = self._check_depth(depth)
-        h = tf.convert_to_tensor(code, self.dtype)
-        width = self.sizes[depth]
-        if h.shape.rank != 2 or h.shape[1] != width:
-            raise ValueError(f"the input to the decoder must have shape (n, {width}); got {h.shape}.")
+        h = as_model_input(code, self.sizes[depth], self.dtype, name="code", values="real",
+                           what=f"units in layer {depth}")
         first = self.n_layers - depth
         for i in range(first, self.n_layers):
-            a = tf.matmul(h, self._decoder_weight(i)) + self.decoder_biases[i]
+            a = tf.matmul(h, self.decoder_weight(i)) + self.decoder_biases[i]
             h = self._hidden(a)
         return a
 
@@ -178,13 +148,12 @@ class Autoencoder(tf.Module):
 def stack(models, *, name: str | None = None) -> Autoencoder:
     """One deep autoencoder from autoencoders trained layer-wise, outermost first.
 
-    ``models[l + 1]`` must have been trained on the codes of ``models[l]``, so
-    its input width is ``models[l]``'s code width.  The result encodes
-    through every encoder in turn and decodes through the decoders in the
-    reverse order, with copies of the weights (the models are not changed):
-    for ``[784-300-784, 300-150-300]`` it is 784-300-150-300-784.  Every
-    layer must keep the activation it was trained with, so the inner models'
-    outputs and all but the last model's codes must use the hidden activation.
+    ``models[l + 1]`` must have been trained on the codes of ``models[l]``.  The
+    result encodes through every encoder in turn and decodes through the
+    decoders in reverse, with copies of the weights: ``[784-300-784,
+    300-150-300]`` gives 784-300-150-300-784.  Every layer keeps the activation
+    it was trained with, so the inner models' outputs and all but the last
+    model's codes must use the hidden activation.
 
     Args:
         models: a list of :class:`Autoencoder`, outermost first.
@@ -216,7 +185,7 @@ def stack(models, *, name: str | None = None) -> Autoencoder:
     for (W, b), (W_new, b_new) in zip(pairs, zip(result.encoder_weights, result.encoder_biases)):
         W_new.assign(W)
         b_new.assign(b)
-    inner_first = [(m._decoder_weight(i), b) for m in reversed(models)
+    inner_first = [(m.decoder_weight(i), b) for m in reversed(models)
                    for i, b in enumerate(m.decoder_biases)]
     for i, (W, b) in enumerate(inner_first):
         if not tied:
@@ -225,18 +194,22 @@ def stack(models, *, name: str | None = None) -> Autoencoder:
     return result
 
 
-def _output_loss(model: Autoencoder, out, target, kind: str | None) -> tf.Tensor:
-    """Loss of pre-activation outputs ``out`` against ``target``: sum over units, mean over rows."""
-    kind = kind or ("cross_entropy" if model.output == "sigmoid" else "squared")
-    if kind == "cross_entropy":
-        if model.output != "sigmoid":
-            raise ValueError("cross_entropy needs output='sigmoid'; use kind='squared'.")
-        per_unit = tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=out)
-    elif kind == "squared":
-        per_unit = tf.square(model._output(out) - target)
-    else:
-        raise ValueError(f"kind must be 'cross_entropy' or 'squared'; got {kind!r}.")
-    return tf.reduce_mean(tf.reduce_sum(per_unit, axis=-1))
+def loss_kind(model: Autoencoder, kind: str | None = None) -> str:
+    """``"cross_entropy"`` (Bernoulli outputs, in nats; needs ``output="sigmoid"``) or
+    ``"squared"`` (sum of squared errors): ``kind`` checked, or the default for ``model.output``."""
+    kind = check_choice(kind or ("cross_entropy" if model.output == "sigmoid" else "squared"),
+                        "kind", ("cross_entropy", "squared"))
+    if kind == "cross_entropy" and model.output != "sigmoid":
+        raise ValueError("cross_entropy needs output='sigmoid'; use kind='squared'.")
+    return kind
+
+
+def output_loss(model: Autoencoder, out, target, kind: str | None = None) -> tf.Tensor:
+    """Loss (see :func:`loss_kind`) of pre-activation outputs ``out`` against ``target``:
+    summed over units, averaged over rows."""
+    if loss_kind(model, kind) == "cross_entropy":
+        return bernoulli_cross_entropy(target, out)
+    return tf.reduce_mean(tf.reduce_sum(tf.square(model._output(out) - target), axis=-1))
 
 
 def reconstruction_loss(model: Autoencoder, x, *, target=None, depth: int | None = None,
@@ -247,46 +220,110 @@ def reconstruction_loss(model: Autoencoder, x, *, target=None, depth: int | None
         model: the autoencoder.
         x: its input (n, n_0), e.g. a corrupted batch.
         target: what the output should reproduce (default ``x``; the clean
-            batch for a denoising autoencoder).
+            batch for a denoising autoencoder), (n, n_0).
         depth: use the outer ``depth`` layers only.
-        kind: ``"cross_entropy"`` (Bernoulli, in nats; needs ``output="sigmoid"``)
-            or ``"squared"`` (sum of squared errors); default follows ``model.output``.
+        kind: see :func:`loss_kind` (cross-entropy needs targets in [0, 1]).
 
     Returns:
         Scalar tensor.
     """
-    target = tf.convert_to_tensor(x if target is None else target, model.dtype)
-    return _output_loss(model, model.decode_output(model.encode(x, depth=depth), depth=depth),
-                        target, kind)
+    kind = loss_kind(check_instance(model, "model", Autoencoder), kind)
+    values = "unit" if kind == "cross_entropy" else "real"
+    target = as_model_input(x if target is None else target, model.sizes[0], model.dtype,
+                            name="x" if target is None else "target", values=values, what="inputs")
+    return output_loss(model, model.decode_output(model.encode(x, depth=depth), depth=depth),
+                       target, kind)
+
+
+class AutoencoderTrainer(Trainer):
+    """Mini-batch gradient descent on an autoencoder's reconstruction loss (+ regularisers).
+
+    The loss of a batch ``v`` is ``output_loss(model, decode(encode(corruption(v))),
+    v)`` plus ``sparsity_weight * penalty(mean code activation, sparsity_target)``.
+    The arguments are those of :func:`fit_autoencoder`.
+    """
+
+    def __init__(self, model: Autoencoder, *, optimizer=None, kind: str | None = None,
+                 corruption=None, sparsity_weight: float = 0.0, sparsity_target: float = 0.05,
+                 sparsity_penalty: str = "kl", variables=None, depth: int | None = None,
+                 code_noise=None, seed: int = 0, name: str | None = None):
+        super().__init__(seed=seed, name=name)
+        self.autoencoder = check_instance(model, "model", Autoencoder)
+        self.kind = loss_kind(model, kind)
+        self.depth = model._check_depth(depth)
+        self.sparsity_weight = check_real(sparsity_weight, "sparsity_weight", low=0.0)
+        self.sparsity_target = check_real(sparsity_target, "sparsity_target", low=0.0, high=1.0,
+                                          low_open=True, high_open=True)
+        self.penalty = SPARSITY_PENALTIES[check_choice(sparsity_penalty, "sparsity_penalty",
+                                                       tuple(sorted(SPARSITY_PENALTIES)))]
+        if corruption is not None:
+            check_callable(corruption, "corruption", "(batch, rng) -> corrupted batch, e.g. "
+                           "rbmtut.regularizers.Corruption('masking', 0.5)")
+        self.corruption = corruption
+        self.optimizer = check_optimizer(optimizer)
+        self.trained_variables = list(model.trainable_variables if variables is None else variables)
+        if not self.trained_variables or not all(isinstance(v, tf.Variable)
+                                                 for v in self.trained_variables):
+            raise TypeError("variables must be a non-empty list of the model's tf.Variables.")
+        if code_noise is not None and self.depth != model.n_layers:
+            raise ValueError("code_noise is added at the code layer; it needs the full depth.")
+        self.code_noise = None if code_noise is None else as_model_input(
+            code_noise, model.sizes[-1], model.dtype, name="code_noise", values="real",
+            what="code units")
+
+    model = property(lambda self: self.autoencoder, doc="The autoencoder being trained.")
+
+    def prepare(self, x, name: str = "x"):
+        """The training inputs (N, n_0), with the per-example code noise if there is any."""
+        data = as_model_input(x, self.autoencoder.sizes[0], self.autoencoder.dtype, name=name,
+                              values="unit" if self.kind == "cross_entropy" else "real")
+        if self.code_noise is None:
+            return data
+        if self.code_noise.shape[0] != data.shape[0]:
+            raise ValueError(f"code_noise has {self.code_noise.shape[0]} rows for {data.shape[0]} "
+                             "examples; give one row per training example.")
+        return (data, self.code_noise)  # gathered with the same batch indices
+
+    def update_step(self, batch) -> tf.Tensor:
+        """One optimizer step on ``batch`` (or ``(batch, code_noise rows)``); returns the loss."""
+        model, depth = self.autoencoder, self.depth
+        batch, noise = batch if self.code_noise is not None else (batch, None)
+        with tf.GradientTape() as tape:
+            inputs = batch if self.corruption is None else self.corruption(batch, self.rng)
+            code = model.encode(inputs, depth=depth, code_noise=noise)
+            loss = output_loss(model, model.decode_output(code, depth=depth), batch, self.kind)
+            if self.sparsity_weight > 0:
+                loss += self.sparsity_weight * self.penalty(tf.reduce_mean(code, axis=0),
+                                                            self.sparsity_target)
+        grads = tape.gradient(loss, self.trained_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trained_variables))
+        return loss
 
 
 def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100,
                     optimizer=None, kind: str | None = None, corruption=None,
                     sparsity_weight: float = 0.0, sparsity_target: float = 0.05,
-                    sparsity_penalty: str = "kl",
-                    variables=None, depth: int | None = None, code_noise=None, seed: int = 0,
-                    progress: bool = True) -> list[float]:
-    """Train ``model`` on ``x`` by mini-batch gradient descent; return per-epoch mean losses.
+                    sparsity_penalty: str = "kl", variables=None, depth: int | None = None,
+                    code_noise=None, seed: int = 0, monitors=None, callback=None,
+                    progress: bool = True) -> History:
+    """Train ``model`` on ``x`` by mini-batch gradient descent; return its :class:`~rbmtut.History`.
 
     Each epoch is one compiled ``tf.while_loop`` over seeded shuffles
-    (:func:`rbmtut.fitting.epoch_orders`).  The loss of a batch ``v`` is
-    ``reconstruction_loss(model, corruption(v), target=v, depth=depth)``
-    plus ``sparsity_weight * kl_sparsity_penalty(mean code activation, sparsity_target)``
-    (or the squared penalty).
+    (:func:`rbmtut.fitting.train_epochs`).
 
     Args:
         model: the autoencoder, updated in place.
-        x: training data (N, n_0).
-        epochs: passes over the data.
-        batch_size: rows per update (the last partial batch is dropped).
+        x: training data (N, n_0): in [0, 1] for cross-entropy, any finite
+            values for squared error.
+        epochs, batch_size: passes over the data; rows per update.
         optimizer: a Keras optimizer (default ``keras.optimizers.Adam(1e-3)``).
-        kind: loss kind, see :func:`reconstruction_loss`.
+        kind: the loss, see :func:`loss_kind`.
         corruption: ``f(batch, rng) -> corrupted batch``, e.g.
-            ``Corruption("gaussian", 0.3)``; the clean batch is the target.
+            ``rbmtut.regularizers.Corruption("gaussian", 0.3)``; the clean
+            batch is the target.
         sparsity_weight, sparsity_target: the sparsity penalty on the units
             of encoder layer ``depth`` (0 turns it off).
-        sparsity_penalty: ``"kl"`` (:func:`kl_sparsity_penalty`) or
-            ``"squared"`` (:func:`squared_sparsity_penalty`).
+        sparsity_penalty: ``"kl"`` or ``"squared"`` (see :mod:`rbmtut.regularizers`).
         variables: the variables to train (default: all); the others stay
             frozen, e.g. for layer-wise training in phases.
         depth: train the outer ``depth`` layers only (default: all).
@@ -295,189 +332,15 @@ def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100
             example ``i`` gets row ``i`` in every epoch ("deterministic
             noise", Salakhutdinov & Hinton 2009).
         seed: seeds the shuffles and the corruption noise.
-        progress: show a progress bar over the epochs.
+        monitors, callback, progress: as for :func:`rbmtut.fitting.train_epochs`.
 
     Returns:
-        The mean training loss of each epoch.
+        A :class:`~rbmtut.History`; ``history["loss"]`` is each epoch's mean loss.
     """
-    import keras  # deferred: only training needs Keras
-
-    from .fitting import compiled_epochs
-
-    data = tf.constant(np.asarray(x, dtype=model.dtype.as_numpy_dtype))
-    if data.shape.rank != 2 or data.shape[1] != model.sizes[0]:
-        raise ValueError(f"x must have shape (N, {model.sizes[0]}); got {data.shape}.")
-    if not sparsity_weight >= 0:
-        raise ValueError(f"sparsity_weight must be >= 0; got {sparsity_weight}.")
-    if sparsity_penalty not in SPARSITY_PENALTIES:
-        raise ValueError(f"sparsity_penalty must be one of {sorted(SPARSITY_PENALTIES)}; "
-                         f"got {sparsity_penalty!r}.")
-    penalty = SPARSITY_PENALTIES[sparsity_penalty]
-    if code_noise is not None:
-        code_noise = tf.constant(np.asarray(code_noise, dtype=model.dtype.as_numpy_dtype))
-        if code_noise.shape != (data.shape[0], model.sizes[-1]):
-            raise ValueError(f"code_noise must have shape ({data.shape[0]}, {model.sizes[-1]}): "
-                             f"one row per training example; got {code_noise.shape}.")
-        data = (data, code_noise)  # gathered with the same batch indices
-    optimizer = keras.optimizers.Adam(1e-3) if optimizer is None else optimizer
-    variables = list(model.trainable_variables if variables is None else variables)
-    rng = tf.random.Generator.from_seed(seed)
-
-    def update(batch):
-        batch, noise = batch if code_noise is not None else (batch, None)
-        with tf.GradientTape() as tape:
-            inputs = batch if corruption is None else corruption(batch, rng)
-            code = model.encode(inputs, depth=depth, code_noise=noise)
-            loss = _output_loss(model, model.decode_output(code, depth=depth), batch, kind)
-            if sparsity_weight > 0:
-                loss += sparsity_weight * penalty(tf.reduce_mean(code, axis=0), sparsity_target)
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
-
-    return [float(loss) for loss in compiled_epochs(
-        update, data, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress)]
-
-
-def gaussian_corruption(x, stddev: float, rng: tf.random.Generator) -> tf.Tensor:
-    """``x + stddev * N(0, 1)``, fresh noise for every entry (denoising autoencoders)."""
-    if not stddev >= 0:
-        raise ValueError(f"stddev must be >= 0; got {stddev}.")
-    x = tf.convert_to_tensor(x)
-    return x + stddev * rng.normal(tf.shape(x), dtype=x.dtype)
-
-
-def masking_corruption(x, rate: float, rng: tf.random.Generator) -> tf.Tensor:
-    """Set each entry of ``x`` to 0 with probability ``rate`` (masking noise).
-
-    Unlike ``keras.layers.Dropout``, the kept entries are *not* rescaled by
-    ``1 / (1 - rate)``: the corrupted input must stay in the data's range,
-    and the autoencoder learns to restore the clean value (Vincent et al. 2008).
-    """
-    if not 0 <= rate < 1:
-        raise ValueError(f"rate must be in [0, 1); got {rate}.")
-    x = tf.convert_to_tensor(x)
-    keep = rng.uniform(tf.shape(x), dtype=x.dtype) >= rate
-    return tf.where(keep, x, tf.zeros_like(x))
-
-
-@dataclasses.dataclass(frozen=True)
-class Corruption:
-    """An input corruption for :func:`fit_autoencoder`: ``corruption(x, rng)``.
-
-    Attributes:
-        kind: ``"gaussian"`` (:func:`gaussian_corruption`, ``level`` is the
-            standard deviation) or ``"masking"`` (:func:`masking_corruption`,
-            ``level`` is the fraction of entries set to 0).
-        level: the amount of noise.
-    """
-
-    kind: str
-    level: float
-
-    def __post_init__(self):
-        if self.kind not in ("gaussian", "masking"):
-            raise ValueError(f"kind must be 'gaussian' or 'masking'; got {self.kind!r}.")
-        if not (self.level >= 0 if self.kind == "gaussian" else 0 <= self.level < 1):
-            raise ValueError(f"level {self.level!r} is out of range for {self.kind} corruption: "
-                             "a standard deviation >= 0, or a rate in [0, 1).")
-
-    def __call__(self, x, rng: tf.random.Generator) -> tf.Tensor:
-        """The corrupted ``x`` (same shape), drawing the noise from ``rng``."""
-        if self.kind == "gaussian":
-            return gaussian_corruption(x, self.level, rng)
-        return masking_corruption(x, self.level, rng)
-
-
-def kl_sparsity_penalty(mean_activation, target: float, *, per_unit: bool = False) -> tf.Tensor:
-    """``sum_j KL(Bernoulli(target) || Bernoulli(mean_activation_j))``, in nats.
-
-    Args:
-        mean_activation: each code unit's mean activation over a batch
-            (n_units,), in (0, 1) (sigmoid units); clipped to [1e-7, 1 - 1e-7].
-        target: the desired mean activation, in (0, 1).
-        per_unit: return the (n_units,) terms instead of their sum.
-
-    Returns:
-        Scalar tensor (or (n_units,)); 0 exactly when every unit's mean equals ``target``.
-    """
-    if not 0 < target < 1:
-        raise ValueError(f"target must be in (0, 1); got {target}.")
-    q = tf.convert_to_tensor(mean_activation)
-    q = tf.clip_by_value(q, 1e-7, 1 - 1e-7)
-    p = tf.constant(target, q.dtype)  # tf.cast(0.1) would round through float32
-    terms = p * tf.math.log(p / q) + (1 - p) * tf.math.log((1 - p) / (1 - q))
-    return terms if per_unit else tf.reduce_sum(terms)
-
-
-def squared_sparsity_penalty(mean_activation, target: float, *, per_unit: bool = False) -> tf.Tensor:
-    """``sum_j (mean_activation_j - target)^2``: the simpler penalty, for comparison."""
-    q = tf.convert_to_tensor(mean_activation)
-    terms = tf.square(q - tf.constant(target, q.dtype))
-    return terms if per_unit else tf.reduce_sum(terms)
-
-
-#: The sparsity penalties :func:`fit_autoencoder` knows, by name.
-SPARSITY_PENALTIES = {"kl": kl_sparsity_penalty, "squared": squared_sparsity_penalty}
-
-
-def dense_classifier(sizes, n_classes: int, *, activations="sigmoid", weights=None, seed: int = 0,
-                     dtype: str = "float32", name: str = "classifier"):
-    """A Keras ``Sequential`` classifier: ``Dense`` layers of ``sizes[1:]``, then softmax.
-
-    Hidden layer ``l`` starts from ``weights[l] = (W (n_l, n_{l+1}), b
-    (n_{l+1},))`` when given, and from Keras's Glorot-uniform weights seeded
-    with seed ``l`` of ``np.random.SeedSequence(seed)`` otherwise; the
-    softmax layer is initialised the same way in both cases, so a
-    pretrained-versus-random comparison differs only in the hidden layers.
-    The model is built but not compiled.
-
-    Args:
-        sizes: ``[n_0, n_1, ..., n_L]``: inputs, then the hidden layers.
-        n_classes: number of classes, at least 2.
-        activations: one Keras activation name, or one per hidden layer.
-        weights: ``None`` or a list of ``(W, b)`` pairs, one per hidden layer.
-        seed: seeds the initialisers.
-        dtype: the layers' dtype name.
-        name: model name.
-
-    Returns:
-        A ``keras.Sequential`` mapping (n, n_0) inputs to (n, n_classes) probabilities.
-    """
-    import keras  # deferred: only this bridge needs Keras
-
-    sizes = list(sizes)
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-        raise ValueError(f"n_classes must be an int >= 2; got {n_classes!r}.")
-    n_hidden = len(sizes) - 1
-    activations = [activations] * n_hidden if isinstance(activations, str) else list(activations)
-    if len(activations) != n_hidden or (weights is not None and len(weights) != n_hidden):
-        raise ValueError(f"need one activation (and one (W, b) pair) per hidden layer: {n_hidden}.")
-    seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(n_hidden + 1)]
-    model = keras.Sequential([keras.Input((sizes[0],), dtype=dtype)], name=name)
-    for l, (width, activation) in enumerate(zip(sizes[1:], activations)):
-        layer = keras.layers.Dense(width, activation=activation, dtype=dtype, name=f"hidden{l + 1}",
-                                   kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[l]))
-        model.add(layer)
-        if weights is not None:
-            layer.set_weights([np.asarray(w) for w in weights[l]])
-    model.add(keras.layers.Dense(n_classes, activation="softmax", dtype=dtype, name="softmax",
-                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1])))
-    return model
-
-
-def to_keras_classifier(model: Autoencoder, n_classes: int, *, pretrained: bool = True,
-                        seed: int = 0, name: str = "encoder_classifier"):
-    """A Keras classifier made of ``model``'s encoder and a softmax layer.
-
-    With ``pretrained`` the hidden layers start from the encoder's weights;
-    otherwise from seeded Glorot-uniform weights (see :func:`dense_classifier`).
-
-    Returns:
-        An uncompiled ``keras.Sequential`` (n, n_0) -> (n, n_classes).
-    """
-    activations = [model.activation] * (model.n_layers - 1) + [model.code_activation]
-    weights = None
-    if pretrained:
-        weights = [(W.numpy(), b.numpy()) for W, b in zip(model.encoder_weights, model.encoder_biases)]
-    return dense_classifier(model.sizes, n_classes, activations=activations, weights=weights,
-                            seed=seed, dtype=model.dtype.name, name=name)
+    trainer = AutoencoderTrainer(
+        model, optimizer=optimizer, kind=kind, corruption=corruption,
+        sparsity_weight=sparsity_weight, sparsity_target=sparsity_target,
+        sparsity_penalty=sparsity_penalty, variables=variables, depth=depth,
+        code_noise=code_noise, seed=seed)
+    return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size, monitors=monitors,
+                        callback=callback, progress=progress)

@@ -8,15 +8,9 @@ only :func:`make_dataset` touches TensorFlow.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import io
 import os
-import tempfile
-import threading
-import time
-import urllib.request
-import zipfile
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 import numpy as np
@@ -24,9 +18,11 @@ import numpy as np
 if TYPE_CHECKING:
     import tensorflow as tf
 
+from ._mnist_files import KEYS, download, read_npz, save_atomically
+from ._validation import check_int, check_seed
+
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
-_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 class MNIST(NamedTuple):
@@ -93,22 +89,22 @@ def load_mnist(*, data_dir: str | os.PathLike | None = None, url: str | None = N
     if folder:
         path = os.path.abspath(os.path.join(os.path.expanduser(folder), "mnist.npz"))
         if os.path.isfile(path):
-            return _report(_read_npz(path, path), f"{label} ({path})", say)
+            return _report(read_npz(path, path), f"{label} ({path})", say)
         say(f"MNIST: {label} is set but {path} does not exist; looking elsewhere.")
     cache = keras_cache_path()
     if os.path.isfile(cache):
-        return _report(_read_npz(cache, cache), f"Keras cache ({cache})", say)
+        return _report(read_npz(cache, cache), f"Keras cache ({cache})", say)
     url = url or os.environ.get("RBMTUT_MNIST_URL") or MNIST_URL
     offline = os.environ.get("RBMTUT_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
-    body = _download(url, sha256, timeout, say) if allow_download and not offline else None
+    body = download(url, sha256, timeout, say) if allow_download and not offline else None
     if body is not None:
-        arrays = _read_npz(io.BytesIO(body), f"The file downloaded from {url}",
+        arrays = read_npz(io.BytesIO(body), f"The file downloaded from {url}",
                            "It was not saved; check the url and sha256 arguments.")
-        _save_atomically(body, cache, say)  # only a verified, valid file is cached
+        save_atomically(body, cache, say)  # only a verified, valid file is cached
         return _report(arrays, f"download ({url})", say)
     resource = importlib.resources.files("rbmtut._data") / "mnist_subset.npz"
     with resource.open("rb") as handle:
-        arrays = _read_npz(handle, "the embedded subset rbmtut/_data/mnist_subset.npz")
+        arrays = read_npz(handle, "the embedded subset rbmtut/_data/mnist_subset.npz")
     say("MNIST: the full set was not found, so this is only a small balanced subset; "
         "set RBMTUT_DATA_DIR to a folder holding mnist.npz to use all 70,000 digits.")
     n_train, n_test = len(arrays["y_train"]), len(arrays["y_test"])
@@ -117,99 +113,7 @@ def load_mnist(*, data_dir: str | os.PathLike | None = None, url: str | None = N
 
 def _report(arrays: dict[str, np.ndarray], source: str, say) -> MNIST:
     say(f"MNIST: {source}")
-    return MNIST(*(arrays[key] for key in _KEYS), source=source)
-
-
-_REPLACE = ("Delete or replace it with the mnist.npz that keras.datasets.mnist downloads "
-            "(keys x_train, y_train, x_test, y_test; uint8).")
-
-
-def _read_npz(file, name: str, advice: str = _REPLACE) -> dict[str, np.ndarray]:
-    """Read and validate an MNIST ``.npz``; ``name`` and ``advice`` go into errors."""
-    def bad(problem: str) -> ValueError:
-        return ValueError(f"{name} is not a usable MNIST file: {problem}. {advice}")
-    if not zipfile.is_zipfile(file):
-        raise bad("it is not an .npz (zip) archive")
-    if hasattr(file, "seek"):
-        file.seek(0)  # is_zipfile leaves an open handle positioned at the end
-    try:
-        with np.load(file, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in _KEYS if key in archive.files}
-    except Exception as err:  # zip/npy decoding errors come in many types
-        raise bad(f"it cannot be read ({type(err).__name__}: {err})") from err
-    missing = [key for key in _KEYS if key not in arrays]
-    if missing:
-        raise bad(f"missing key(s) {', '.join(missing)}")
-    for part in ("train", "test"):
-        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
-        if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
-            raise bad(f"x_{part} has shape {x.shape} and y_{part} {y.shape}; "
-                      "expected (n, 28, 28) and (n,)")
-        if x.dtype != np.uint8 or y.dtype != np.uint8:
-            raise bad(f"x_{part} is {x.dtype} and y_{part} {y.dtype}; expected uint8")
-        if y.size and y.max() > 9:
-            raise bad(f"y_{part} holds labels outside 0..9")
-    return arrays
-
-
-def _download(url: str, expected: str, timeout: float, say) -> bytes | None:
-    """Fetch ``url`` and check its sha256; return None (with a notice) if unreachable.
-
-    urllib's own timeout does not cover DNS resolution, so the transfer runs in
-    a daemon thread and this thread gives up once nothing has arrived for
-    ``timeout`` seconds. The body (11 MB for MNIST) stays in memory until it is
-    verified, so an abandoned or corrupt transfer never leaves a file behind.
-    """
-    state = {"progress": time.monotonic(), "body": None, "error": None}
-    finished = threading.Event()
-    threading.Thread(target=_fetch, args=(url, timeout, state, finished), daemon=True).start()
-    while not finished.wait(max(0.0, state["progress"] + timeout - time.monotonic())):
-        if time.monotonic() - state["progress"] >= timeout:
-            say(f"MNIST: no answer from {url} within {timeout:g} s; skipping the download.")
-            return None
-    if state["error"] is not None:
-        say(f"MNIST: could not download {url} ({state['error']}); skipping it.")
-        return None
-    actual = hashlib.sha256(state["body"]).hexdigest()
-    if actual != expected.lower():
-        raise ValueError(
-            f"The file downloaded from {url} has sha256 {actual}, but {expected.lower()} "
-            "was expected; it was not saved. Try again later, or fetch mnist.npz "
-            "yourself and set RBMTUT_DATA_DIR to its folder.")
-    return state["body"]
-
-
-def _fetch(url: str, timeout: float, state: dict, finished: threading.Event) -> None:
-    """Worker thread of :func:`_download`; reports through ``state``."""
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": "rbmtut"})
-        chunks = []
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            state["progress"] = time.monotonic()
-            while chunk := response.read(1 << 16):
-                chunks.append(chunk)
-                state["progress"] = time.monotonic()
-        state["body"] = b"".join(chunks)
-    except Exception as err:  # any failure means "no download"; the caller reports it
-        state["error"] = err
-    finally:
-        finished.set()
-
-
-def _save_atomically(body: bytes, dest: str, say) -> None:
-    """Write ``body`` to ``dest`` via a temporary file in the same folder."""
-    tmp = None
-    try:
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".mnist.npz.", suffix=".part",
-                                   dir=os.path.dirname(dest))
-        with os.fdopen(fd, "wb") as out:
-            out.write(body)
-        os.replace(tmp, dest)  # atomic: no reader ever sees a partial mnist.npz
-    except OSError as err:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
-        say(f"MNIST: could not save the download to {dest} ({err}); using it unsaved.")
+    return MNIST(*(arrays[key] for key in KEYS), source=source)
 
 
 def to_unit_interval(x) -> np.ndarray:
@@ -276,8 +180,7 @@ def binarize_stochastic(x, seed: int) -> np.ndarray:
     Returns:
         float32 array of 0s and 1s, shape (n, d), flattened.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_seed(seed)
     unit = to_unit_interval(x)
     uniform = np.random.default_rng(seed).random(unit.shape, dtype=np.float32)
     return (uniform < unit).astype(np.float32)  # P(u < p) = p; exact at p = 0 and 1
@@ -299,8 +202,7 @@ def bars_and_stripes(size: int = 4) -> np.ndarray:
         float32 array of 0s and 1s, shape (2 * 2**size - 2, size * size),
         each row an image flattened row by row.
     """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 1 <= size <= 12:
-        raise ValueError(f"size must be an integer in 1..12, got {size!r}")
+    size = check_int(size, "size", low=1, high=12)
     k = np.arange(2**size)
     bits = (k[:, None] >> np.arange(size - 1, -1, -1)) & 1        # (2**size, size)
     stripes = np.repeat(bits[:, :, None], size, axis=2)          # row i constant
@@ -324,10 +226,7 @@ def small_digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_batch_size(batch_size) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    check_int(batch_size, "batch_size", low=1)
 
 
 def batches(x, batch_size: int, *, seed: int | None = None,

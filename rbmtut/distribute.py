@@ -22,15 +22,16 @@ the strategy's scope (Keras's rule too), then train as usual::
     strategy = tf.distribute.MirroredStrategy()      # e.g. all local GPUs
     with strategy.scope():
         rbm = BernoulliRBM(784, 500)
-        trainer = RBMTrainer(rbm, method="pcd", k=5, n_chains=100,
-                             optimizer=keras.optimizers.Adam(1e-3))
+        trainer = DistributedRBMTrainer(rbm, method="pcd", k=5, n_chains=100,
+                                        optimizer=keras.optimizers.Adam(1e-3))
     train_epochs(trainer, x, epochs=10, batch_size=100)
 
 or ``fit_rbm(rbm, x, ..., strategy=strategy)``, or ``model.fit`` of an
 ``RBMModel(trainer)`` built in the scope.  The global batch and ``n_chains``
-must divide by the number of replicas.  This extends the trainer of chapters
-2 and 3 (``03_tf2_surrogate_loss``); ``tests/test_distribute.py`` runs it on
-two logical CPUs.
+must divide by the number of replicas.  :class:`DistributedRBMTrainer`
+extends the single-device :class:`~rbmtut.learning.RBMTrainer` of chapters 2
+and 3 (``03_tf2_surrogate_loss``) by its update alone; the tests run it on two
+logical CPUs.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ from typing import Callable, NamedTuple
 
 import tensorflow as tf
 
+from .learning import Gradients, RBMTrainer, Update, cd_gradients, cd_loss, mean_free_energy
 from .rbm import BernoulliRBM
 
 __all__ = [
     "GibbsNoise", "active_strategy", "check_strategy", "check_batch_size", "draw_noise",
-    "own_rows", "gibbs_chain_from_noise", "run_on_replicas",
+    "own_rows", "gibbs_chain_from_noise", "run_on_replicas", "DistributedRBMTrainer",
 ]
 
 
@@ -202,3 +204,83 @@ def run_on_replicas(strategy: tf.distribute.Strategy, replica_fn: Callable, batc
         lambda ctx: batch[ctx.replica_id_in_sync_group * per_replica:][:per_replica]
     )
     return strategy.experimental_local_results(strategy.run(replica_fn, args=(rows,)))[0]
+
+
+class DistributedRBMTrainer(RBMTrainer):
+    """An :class:`~rbmtut.learning.RBMTrainer` whose every update is split across replicas.
+
+    Build it, its RBM and any Keras optimizer inside ``with strategy.scope():``
+    of a ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy``).  Each replica
+    takes its rows of the global batch (and of the persistent chains) with the
+    noise one device would give them, and the summed statistics update the
+    mirrored variables once, so the result equals one device's up to rounding.
+    The global batch and ``n_chains`` must divide by the number of replicas;
+    ``method="exact"`` and XLA are not supported.  Its checkpoints restore
+    into a trainer on one device, and back.  The arguments are RBMTrainer's.
+    """
+
+    def __init__(self, rbm: BernoulliRBM, rule=None, *, seed: int = 0, compile: bool = True,
+                 jit_compile: bool = False, name: str | None = None, **rule_fields):
+        if jit_compile:
+            raise ValueError("jit_compile=True is not supported with a tf.distribute strategy.")
+        super().__init__(rbm, rule, seed=seed, compile=compile, name=name, **rule_fields)
+
+    def _check_devices(self, rbm, rule):
+        strategy = active_strategy()
+        if strategy is None:
+            raise ValueError("DistributedRBMTrainer must be built inside `with strategy.scope():` "
+                             "of a tf.distribute strategy, together with its RBM.")
+        check_strategy(strategy, rbm, rule.method, rule.n_chains,
+                       (rule.optimizer, rule.bias_optimizer))
+        return strategy
+
+    def update(self, v_data) -> Update:
+        """One update on the global batch ``v_data``: every replica takes its rows."""
+        surrogate = run_on_replicas(self.strategy, self.replica_update, v_data)
+        return Update(surrogate, None)
+
+    def replica_update(self, v_data):
+        """One update from inside a replica, on its rows ``v_data`` (n / R, n_visible).
+
+        Both phases and their statistics run here, on the noise one device
+        would give these rows; the R replicas' shares are summed and the
+        update is applied once.  Returns the surrogate (summed over replicas).
+        """
+        rbm, ctx = self.rbm, tf.distribute.get_replica_context()
+        replicas, rows = ctx.num_replicas_in_sync, tf.shape(v_data)[0]
+        tf.debugging.assert_equal(  # a dataset's batches may split unevenly
+            ctx.all_reduce(tf.distribute.ReduceOp.SUM, rows), rows * replicas,
+            message="the global batch must split evenly over the replicas; batch the dataset "
+                    "with drop_remainder=True and a multiple of the number of replicas")
+        chains = rows if self.method == "cd" else self.chains.n_chains // replicas
+        noise = ctx.merge_call(lambda _: draw_noise(  # once, for all replicas
+            self.rng, self.k, chains * replicas, rbm.n_visible, rbm.n_hidden, rbm.dtype))
+        a_data = rbm.hidden_logits(v_data)
+        v0, a0 = v_data, a_data
+        if self.method == "pcd":
+            v0 = own_rows(tf.cast(self.chains.v, rbm.dtype), chains)
+            a0 = rbm.hidden_logits(v0)
+        v_model, a_model = gibbs_chain_from_noise(rbm, v0, a0, own_rows(noise, chains))
+        share, grads = 1.0 / replicas, None  # shares of the batch means sum to the means
+        if self.optimizer is not None:
+            with tf.GradientTape() as tape:
+                surrogate = cd_loss(rbm, v_data, v_model) * share
+                penalty = 0.5 * self.weight_decay * tf.reduce_sum(tf.square(rbm.W)) * share
+                loss = surrogate + penalty
+            self.apply_gradients(tape.gradient(loss, rbm.parameters))  # Keras sums replicas
+        else:
+            surrogate = share * (mean_free_energy(rbm, v_data, a_data)
+                                 - mean_free_energy(rbm, v_model, a_model))
+            statistics = cd_gradients(rbm, v_data, tf.sigmoid(a_data), v_model,
+                                      tf.sigmoid(a_model))
+            grads = [g * share for g in statistics]
+        ctx.merge_call(self._merge_update, args=(grads, v_model))
+        return ctx.all_reduce(tf.distribute.ReduceOp.SUM, surrogate)
+
+    def _merge_update(self, strategy, grads, v_model):
+        """Cross-replica, once per update: sum and apply ``grads``; store the chains' ends."""
+        if grads is not None:  # the built-in rule (an optimizer sums its own gradients)
+            summed = Gradients(*(strategy.reduce("SUM", g, axis=None) for g in grads))
+            self.apply_gradients(self.with_weight_decay(summed))
+        if self.method == "pcd":
+            self.chains.v.assign(tf.cast(strategy.gather(v_model, axis=0), self.chains.v.dtype))

@@ -1,115 +1,125 @@
-"""The epoch loop: seeded shuffles, monitors, history, checkpoints and ``fit_rbm``.
+"""Training an RBM for whole epochs: ``fit_rbm``, monitors, checkpoints, Keras batches.
 
-:class:`rbmtut.training.RBMTrainer` knows how to make one update; this module
-runs it for whole epochs.  Each epoch visits the examples in a shuffle that
-depends only on the trainer's seed and the epoch number, so training that is
-stopped, checkpointed and resumed sees exactly the batches, and ends with
-exactly the parameters, of training straight through (chapter 3,
+:class:`rbmtut.learning.RBMTrainer` knows how to make one update;
+:func:`train_epochs` (the one epoch loop of the package) runs any trainer
+for whole epochs, and :func:`fit_rbm` builds the trainer and runs it, with
+held-out monitors on by default.  A run checkpointed with
+:func:`checkpoint_manager` and resumed sees exactly the batches, and ends
+with exactly the parameters, of a run straight through (chapter 3,
 ``03_tf2_surrogate_loss``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import time
-from typing import Callable, Iterator
+import os
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
-from . import estimators
-from .rbm import BernoulliRBM, check_binary_input
-from .training import RBMTrainer, compile_step, mean_over_batches
+from ._loop import History, epoch_orders, train_epochs
+from ._validation import check_instance, check_int
+from .distribute import DistributedRBMTrainer
+from .learning import RBMTrainer
+from .learning_rule import LearningRule
+from .likelihood import pseudo_log_likelihood, reconstruction_cross_entropy
+from .rbm import BernoulliRBM
 
-__all__ = [
-    "epoch_orders",
-    "compiled_epochs",
-    "batch_dataset",
-    "History",
-    "default_monitors",
-    "checkpoint_manager",
-    "train_epochs",
-    "fit_rbm",
-]
+__all__ = ["History", "epoch_orders", "train_epochs", "default_monitors", "checkpoint_manager",
+           "batch_dataset", "fit_rbm"]
+
+#: Rows of the monitor data used by :func:`default_monitors`.
+MONITOR_ROWS = {"reconstruction": 1000, "pseudo_log_likelihood": 100}
 
 
-def epoch_orders(
-    n_examples: int, batch_size: int, seed: int, *, first_epoch: int = 0, epochs: int = 1
-) -> Iterator[np.ndarray]:
-    """The mini-batch indices of epochs ``first_epoch, ..., first_epoch + epochs - 1``.
+def default_monitors(data, *, prefix: str = "") -> dict[str, Callable]:
+    """Reconstruction cross-entropy (and, for binary data, pseudo-log-likelihood) on ``data``.
 
-    Epoch ``e`` uses the ``(e + 1)``-th permutation drawn from
-    ``np.random.default_rng(seed)``; the last partial batch is dropped, so
-    every update averages ``batch_size`` rows.
+    Uses the first 1,000 rows for the reconstruction and the first 100 for the
+    exact pseudo-log-likelihood (a few hundred milliseconds an epoch for an
+    MNIST-sized RBM).  Keys are ``prefix + "reconstruction"`` and ``prefix +
+    "pseudo_log_likelihood"``.
+    """
+    check_instance(prefix, "prefix", str)
+    data = np.asarray(data)
+    monitors = {prefix + "reconstruction":
+                lambda rbm, d=data[:MONITOR_ROWS["reconstruction"]]: reconstruction_cross_entropy(rbm, d)}
+    few = data[:MONITOR_ROWS["pseudo_log_likelihood"]]
+    if few.size and np.all((few == 0) | (few == 1)):  # pseudo-likelihood needs bits
+        monitors[prefix + "pseudo_log_likelihood"] = lambda rbm: pseudo_log_likelihood(rbm, few)
+    return monitors
+
+
+class CheckpointManager(tf.train.CheckpointManager):
+    """A ``tf.train.CheckpointManager`` that refuses a checkpoint made with other settings.
+
+    Before restoring, it compares the settings stored in the checkpoint (the
+    trainer's learning rule, seed and model shape) with the trainer's own,
+    and raises ``ValueError`` naming the difference instead of resuming a
+    different run.
+    """
+
+    def __init__(self, trainer, directory: str, *, max_to_keep: int = 2):
+        self.trainer = trainer
+        super().__init__(tf.train.Checkpoint(trainer=trainer), directory, max_to_keep=max_to_keep)
+
+    def check(self, path: str) -> None:
+        """Raise ValueError unless the checkpoint at ``path`` was made with this trainer's settings."""
+        mine = getattr(self.trainer, "settings", None)
+        if mine is None:
+            return
+        reader = tf.train.load_checkpoint(path)
+        key = "trainer/settings/.ATTRIBUTES/VARIABLE_VALUE"
+        if not reader.has_tensor(key):
+            raise ValueError(f"{path} does not record its trainer's settings; it was not written "
+                             "by rbmtut.fitting.checkpoint_manager.")
+        saved = reader.get_tensor(key)
+        saved = saved.decode() if isinstance(saved, bytes) else str(saved)
+        wanted = mine.numpy().decode()
+        if saved != wanted:
+            raise ValueError(
+                f"the checkpoint in {self.directory} was made with other settings; build the "
+                f"trainer as that run did.\n  checkpoint: {saved}\n  this trainer: {wanted}")
+
+    def restore_or_initialize(self):
+        """Restore the latest checkpoint (after :meth:`check`), or do nothing if there is none."""
+        if self.latest_checkpoint is not None:
+            self.check(self.latest_checkpoint)
+        return super().restore_or_initialize()
+
+
+def checkpoint_manager(trainer, directory: str, *, max_to_keep: int = 2) -> CheckpointManager:
+    """A :class:`CheckpointManager` for everything ``trainer`` holds.
+
+    The checkpoint stores the parameters, velocities or optimizer slots,
+    persistent chains, the random generator, the epoch counter and the
+    settings.  Call ``manager.restore_or_initialize()`` on a freshly built
+    trainer to resume; a trainer built with other settings is refused.
 
     Args:
-        n_examples: size N of the training set.
-        batch_size: rows per batch, in [1, N].
-        seed: the shuffle seed.
-        first_epoch: 0-based index of the first epoch wanted.
-        epochs: how many epochs.
-
-    Yields:
-        int32 arrays (N // batch_size, batch_size); row ``i`` is batch ``i``.
+        trainer: the trainer to save (an ``RBMTrainer``, or any rbmtut trainer).
+        directory: where checkpoints go.
+        max_to_keep: how many recent checkpoints to keep, >= 1.
     """
-    if not isinstance(batch_size, (int, np.integer)) or not 0 < batch_size <= n_examples:
-        raise ValueError(f"batch_size must be an int in [1, {n_examples}]; got {batch_size!r}.")
-    n_batches = n_examples // batch_size
-    rng = np.random.default_rng(seed)
-    for _ in range(first_epoch):  # skip the shuffles already used (cheap)
-        rng.permutation(n_examples)
-    for _ in range(epochs):
-        order = rng.permutation(n_examples)[: n_batches * batch_size]
-        yield order.reshape(n_batches, batch_size).astype(np.int32)
+    check_instance(directory, "directory", (str, os.PathLike))
+    return CheckpointManager(trainer, os.fspath(directory),
+                             max_to_keep=check_int(max_to_keep, "max_to_keep", low=1))
 
 
-def compiled_epochs(update: Callable, data, *, epochs: int, batch_size: int, seed: int,
-                    shape=(), progress: bool = True) -> Iterator[tf.Tensor]:
-    """Run ``update`` over seeded shuffles of ``data``, one compiled loop per epoch.
-
-    The shared loop of ``fit_autoencoder`` and ``fit_vae``: epoch ``e`` uses
-    the batches of :func:`epoch_orders` and runs as a single ``tf.function``
-    (:func:`rbmtut.training.mean_over_batches`), so Python is only visited
-    between epochs.
-
-    Args:
-        update: ``batch (batch_size, d) -> tensor of shape`` ``shape``; it
-            changes some state (one optimizer step).
-        data: the training set (N, d), a tensor, or a tuple of such tensors
-            (see :func:`rbmtut.training.mean_over_batches`).
-        epochs: how many epochs (a non-negative int).
-        batch_size: rows per update (the last partial batch is dropped).
-        seed: the shuffle seed.
-        shape: the shape of ``update``'s result.
-        progress: show a progress bar over the epochs.
-
-    Yields:
-        Each epoch's mean of ``update``'s results.
-    """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}.")
-    run_epoch = compile_step(lambda d, order: mean_over_batches(update, d, order, shape=shape))
-    orders = epoch_orders(int(tf.nest.flatten(data)[0].shape[0]), batch_size, seed, epochs=epochs)
-    for order in tqdm(orders, total=epochs, disable=not progress, unit="epoch"):
-        yield run_epoch(data, tf.constant(order))
-
-
-def batch_dataset(
-    x, batch_size: int, seed: int, *, first_epoch: int = 0, epochs: int = 1
-) -> tf.data.Dataset:
+def batch_dataset(x, batch_size: int, seed: int, *, first_epoch: int = 0,
+                  epochs: int = 1) -> tf.data.Dataset:
     """The batches :func:`train_epochs` would use, as a ``tf.data.Dataset``.
 
     Feed it to ``model.fit(..., steps_per_epoch=len(x) // batch_size)`` to
     train a Keras model on exactly the same sequence of batches.
 
     Args:
-        x: training data (N, n_visible).
+        x: training data (N, d).
         batch_size, seed, first_epoch, epochs: as in :func:`epoch_orders`.
 
     Returns:
-        A dataset of ``epochs * (N // batch_size)`` batches (batch_size, n_visible).
+        A dataset of ``epochs * (N // batch_size)`` batches (batch_size, d).
     """
     data = tf.convert_to_tensor(x)
     orders = list(epoch_orders(len(x), batch_size, seed, first_epoch=first_epoch, epochs=epochs))
@@ -117,182 +127,58 @@ def batch_dataset(
     return tf.data.Dataset.from_tensor_slices(indices).map(lambda rows: tf.gather(data, rows))
 
 
-@dataclasses.dataclass
-class History:
-    """Per-epoch record of a training run.
+def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *, epochs: int = 10,
+            batch_size: int = 100, seed: int = 0, validation_data=None,
+            monitors: dict[str, Callable] | None = None, callback: Callable | None = None,
+            progress: bool = True, compile: bool = True,
+            strategy: tf.distribute.Strategy | None = None, **rule_fields) -> History:
+    """Train ``rbm`` on ``x`` with CD-k, PCD-k or the exact gradient; return the history.
 
-    Attributes:
-        epoch: epoch numbers (1-based, counted from the start of training,
-            so a resumed run continues the numbering).
-        metrics: name -> list of per-epoch values (``"surrogate"`` is the mean
-            surrogate loss; the monitors add their own keys).
-        seconds: wall-clock training time of each epoch (monitors excluded).
-    """
-
-    epoch: list = dataclasses.field(default_factory=list)
-    metrics: dict = dataclasses.field(default_factory=dict)
-    seconds: list = dataclasses.field(default_factory=list)
-
-    def record(self, epoch: int, seconds: float, values: dict) -> None:
-        """Append one epoch."""
-        self.epoch.append(epoch)
-        self.seconds.append(seconds)
-        for key, value in values.items():
-            self.metrics.setdefault(key, []).append(float(value))
-
-    def __getitem__(self, key: str) -> list:
-        return self.metrics[key]
-
-
-def default_monitors(monitor_data) -> dict[str, Callable]:
-    """Reconstruction cross-entropy and exact pseudo-log-likelihood on ``monitor_data``."""
-    return {
-        "reconstruction": lambda rbm: estimators.reconstruction_cross_entropy(rbm, monitor_data),
-        "pseudo_log_likelihood": lambda rbm: estimators.pseudo_log_likelihood(rbm, monitor_data),
-    }
-
-
-def checkpoint_manager(
-    trainer: RBMTrainer, directory: str, *, max_to_keep: int = 2
-) -> tf.train.CheckpointManager:
-    """A ``tf.train.CheckpointManager`` for everything ``trainer`` holds.
-
-    The checkpoint stores the parameters, velocities or optimizer slots,
-    persistent chains, the random generator and the epoch counter.  Call
-    ``manager.restore_or_initialize()`` on a freshly built trainer to resume.
-
-    Args:
-        trainer: the trainer to save.
-        directory: where checkpoints go.
-        max_to_keep: how many recent checkpoints to keep.
-    """
-    return tf.train.CheckpointManager(
-        tf.train.Checkpoint(trainer=trainer), directory, max_to_keep=max_to_keep
-    )
-
-
-def train_epochs(
-    trainer: RBMTrainer,
-    x,
-    *,
-    epochs: int,
-    batch_size: int = 100,
-    monitors: dict[str, Callable] | None = None,
-    callback: Callable[[int, BernoulliRBM, dict], None] | None = None,
-    checkpoint: tf.train.CheckpointManager | None = None,
-    progress: bool = True,
-) -> History:
-    """Run ``epochs`` more epochs of ``trainer`` on ``x``; return their history.
-
-    Continues from ``trainer.completed_epochs``: the shuffles (seeded by
-    ``trainer.seed``) and the learning-rate schedule pick up where they
-    stopped, so N epochs, a checkpoint restore and M epochs equal N + M epochs.
-
-    Args:
-        trainer: an :class:`~rbmtut.training.RBMTrainer`.
-        x: training data (N, n_visible) in [0, 1] (binary for a likelihood).
-        epochs: how many epochs to run now.
-        batch_size: examples per update (the last partial batch is dropped).
-        monitors: name -> ``f(rbm) -> scalar`` evaluated after each epoch
-            (see :func:`default_monitors`).
-        callback: ``f(epoch, rbm, values)`` after each epoch (1-based epoch).
-        checkpoint: a ``tf.train.CheckpointManager`` (see
-            :func:`checkpoint_manager`) saved after every epoch.
-        progress: show a progress bar over the epochs.
-
-    Returns:
-        A :class:`History` of these epochs.
-    """
-    if not isinstance(trainer, RBMTrainer):
-        raise TypeError(f"trainer must be an RBMTrainer; got {type(trainer).__name__}.")
-    rbm = trainer.rbm
-    check_binary_input(x, rbm.n_visible, name="x")
-    if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}.")
-    if checkpoint is not None and not isinstance(checkpoint, tf.train.CheckpointManager):
-        raise TypeError("checkpoint must be a tf.train.CheckpointManager (see checkpoint_manager).")
-    x = np.asarray(x, dtype=rbm.dtype.as_numpy_dtype)
-    done = int(trainer.completed_epochs.numpy())  # .numpy(): a MirroredVariable has no int()
-    orders = epoch_orders(len(x), batch_size, trainer.seed, first_epoch=done, epochs=epochs)
-    data = tf.constant(x)
-    history = History()
-    bar = tqdm(orders, total=epochs, disable=not progress, unit="epoch")
-    for epoch, order in enumerate(bar, start=done + 1):
-        start = time.perf_counter()
-        surrogate = float(trainer.epoch(data, order))
-        seconds = time.perf_counter() - start
-        values = {"surrogate": surrogate}
-        for name, monitor in (monitors or {}).items():
-            values[name] = float(monitor(rbm))
-        history.record(epoch, seconds, values)
-        bar.set_postfix({key: f"{val:.4g}" for key, val in values.items()})
-        if checkpoint is not None:
-            checkpoint.save(checkpoint_number=epoch)
-        if callback is not None:
-            callback(epoch, rbm, values)
-    bar.close()
-    return history
-
-
-def fit_rbm(
-    rbm: BernoulliRBM,
-    x,
-    *,
-    epochs: int = 10,
-    batch_size: int = 100,
-    method: str = "cd",
-    k: int = 1,
-    learning_rate: float | Callable[[int], float] | None = None,
-    momentum: float | None = None,
-    weight_decay: float = 0.0,
-    optimizer=None,
-    bias_optimizer=None,
-    n_chains: int | None = None,
-    seed: int = 0,
-    monitors: dict[str, Callable] | None = None,
-    callback: Callable[[int, BernoulliRBM, dict], None] | None = None,
-    progress: bool = True,
-    compile: bool = True,
-    strategy: tf.distribute.Strategy | None = None,
-) -> History:
-    """Train ``rbm`` on ``x`` with CD-k or PCD-k; return the per-epoch history.
-
-    A shortcut for ``train_epochs(RBMTrainer(rbm, ...), x, ...)``; build the
-    trainer yourself to checkpoint it or to continue training later.
+    A shortcut for ``train_epochs(RBMTrainer(rbm, rule, ...), x, ...)``;
+    build the trainer yourself to checkpoint it or to continue training later.
 
     Args:
         rbm: the model, updated in place.
         x: training data (N, n_visible) in [0, 1] (binary for a likelihood).
+        rule: a :class:`~rbmtut.learning_rule.LearningRule` (default: CD-1,
+            learning rate 0.05, momentum 0.5); ``n_chains`` defaults to
+            ``batch_size`` for PCD.
         epochs: passes over the data.
         batch_size: examples per update.
-        method, k, learning_rate, momentum, weight_decay: see
-            :class:`~rbmtut.training.RBMTrainer` (built-in rule by default:
-            learning rate 0.05, momentum 0.5).
-        optimizer, bias_optimizer, seed, compile: see
-            :class:`~rbmtut.training.RBMTrainer`.
-        n_chains: persistent chains for PCD (default: ``batch_size``).
-        monitors, callback, progress: see :func:`train_epochs`.
+        seed: seeds the trainer (Gibbs noise, chains) and the shuffles.
+        validation_data: held-out data (n, n_visible) for the default monitors.
+        monitors: name -> ``f(rbm) -> number`` after each epoch.  Default
+            (None): :func:`default_monitors` of ``validation_data`` (keys
+            ``validation_reconstruction``, ``validation_pseudo_log_likelihood``)
+            or, without it, of the first training rows (keys ``training_...``:
+            not held out).  ``{}`` turns monitoring off.
+        callback: ``f(epoch, rbm, values)`` after each epoch.
+        progress: show a progress bar over the epochs.
+        compile: compile the updates (same numbers, faster).
         strategy: a ``tf.distribute`` strategy (e.g. ``MirroredStrategy``) to
-            split every update across its replicas, with the result of one
-            device up to rounding (default: the strategy whose scope is
-            active, if any).  Create ``rbm`` and the optimizers inside
-            ``strategy.scope()``; ``batch_size`` and ``n_chains`` must divide
-            by the number of replicas (see :mod:`rbmtut.distribute`).
+            split every update across its replicas (see :mod:`rbmtut.distribute`).
+        **rule_fields: fields of ``LearningRule`` that replace the rule's,
+            e.g. ``method="pcd", k=5, learning_rate=0.01``.
 
     Returns:
-        A :class:`History`.
+        A :class:`~rbmtut.History`.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
-    if method == "pcd" and n_chains is None:
-        n_chains = batch_size
+    check_instance(rbm, "rbm", BernoulliRBM)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    rule = LearningRule.build(rule, **rule_fields)
+    if rule.method == "pcd" and rule.n_chains is None:
+        rule = LearningRule.build(rule, n_chains=batch_size)
+    if monitors is None:
+        if validation_data is not None:
+            held_out = rbm.visible_input(validation_data, "validation_data").numpy()
+            monitors = default_monitors(held_out, prefix="validation_")
+        else:
+            monitors = default_monitors(rbm.visible_input(x[:MONITOR_ROWS["reconstruction"]]).numpy(),
+                                        prefix="training_")
+    if strategy is not None:
+        check_instance(strategy, "strategy", tf.distribute.Strategy)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        trainer = RBMTrainer(
-            rbm, method=method, k=k, learning_rate=learning_rate, momentum=momentum,
-            weight_decay=weight_decay, optimizer=optimizer, bias_optimizer=bias_optimizer,
-            n_chains=n_chains, seed=seed, compile=compile,
-        )
-    return train_epochs(
-        trainer, x, epochs=epochs, batch_size=batch_size, monitors=monitors, callback=callback,
-        progress=progress,
-    )
+        make = DistributedRBMTrainer if strategy is not None else RBMTrainer
+        trainer = make(rbm, rule, seed=seed, compile=compile)
+    return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size, monitors=monitors,
+                        callback=callback, progress=progress)

@@ -5,15 +5,24 @@ Because the conditionals factorise, a whole layer is sampled at once:
 steps are a ``tf.while_loop``, so they compile into one graph and run many
 chains (one per row) in parallel.  Chapter 2 (``02_gibbs_cd_pcd``) uses them
 for CD-k, PCD-k, fantasy particles and "dreaming".
+
+The functions work for any model with ``sample_hidden``, ``visible_probs``,
+``visible_input`` and a ``dtype`` (:class:`rbmtut.rbm.BernoulliRBM`), and take
+their noise from a ``tf.random.Generator``: they are the tensor-level
+primitives that run inside compiled loops.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import tensorflow as tf
 
-from .rbm import BernoulliRBM, sample_bernoulli
+from ._validation import as_model_input, check_int, check_matrix
+from .nn import sample_bernoulli
+
+if TYPE_CHECKING:
+    from .rbm import BernoulliRBM
 
 __all__ = ["ChainState", "gibbs_step", "gibbs_chain", "PersistentChains"]
 
@@ -32,25 +41,27 @@ class ChainState(NamedTuple):
     h: tf.Tensor
 
 
-def gibbs_step(rbm: BernoulliRBM, v: tf.Tensor, rng: tf.random.Generator) -> ChainState:
+def gibbs_step(rbm: BernoulliRBM, v, rng: tf.random.Generator, *, h=None) -> ChainState:
     """One block Gibbs step ``v -> h ~ p(h|v) -> v' ~ p(v|h)``.
 
     Args:
         rbm: the model.
         v: current visible states (n, n_visible).
         rng: source of randomness.
+        h: a hidden sample already drawn from ``p(h | v)`` (n, n_hidden), if
+            the caller has one (CD reuses the positive phase's); then only
+            ``v'`` is drawn.
 
     Returns:
         A :class:`ChainState` with the new visible sample.
     """
-    h = rbm.sample_hidden(tf.cast(v, rbm.dtype), rng)
+    if h is None:
+        h = rbm.sample_hidden(rbm.visible_input(v), rng)
     v_probs = rbm.visible_probs(h)
     return ChainState(sample_bernoulli(v_probs, rng), v_probs, h)
 
 
-def gibbs_chain(
-    rbm: BernoulliRBM, v0: tf.Tensor, k, rng: tf.random.Generator
-) -> ChainState:
+def gibbs_chain(rbm: BernoulliRBM, v0, k, rng: tf.random.Generator, *, h0=None) -> ChainState:
     """Run ``k >= 1`` Gibbs steps from ``v0``, one independent chain per row.
 
     The loop is a ``tf.while_loop``: inside ``tf.function`` it is a single
@@ -63,13 +74,15 @@ def gibbs_chain(
         v0: starting visible states (n, n_visible).
         k: number of steps, a Python int or scalar int tensor, at least 1.
         rng: source of randomness.
+        h0: optional hidden sample of ``p(h | v0)`` for the first step (see
+            :func:`gibbs_step`).
 
     Returns:
         The :class:`ChainState` after ``k`` steps.
     """
-    if isinstance(k, int) and k < 1:
-        raise ValueError(f"k must be at least 1; got {k}.")
-    first = gibbs_step(rbm, v0, rng)
+    if not isinstance(k, (tf.Tensor, tf.Variable)):
+        k = check_int(k, "k", low=1)
+    first = gibbs_step(rbm, v0, rng, h=h0)
 
     def body(i, state):
         return i + 1, gibbs_step(rbm, state.v, rng)
@@ -94,11 +107,15 @@ class PersistentChains(tf.Module):
 
     def __init__(self, initial, name: str | None = None):
         super().__init__(name=name)
-        initial = tf.convert_to_tensor(initial)
-        if initial.shape.rank != 2:
-            raise ValueError(
-                f"initial chain states must be (n_chains, n_visible); got shape {initial.shape}."
-            )
+        if isinstance(initial, (tf.Tensor, tf.Variable)):
+            initial = tf.convert_to_tensor(initial)
+            shape = tuple(initial.shape)
+            check_matrix(initial, "initial", what="units")
+        else:
+            initial = check_matrix(initial, "initial", what="units")
+            shape = initial.shape
+        if len(shape) != 2:  # pragma: no cover - check_matrix has refused it
+            raise ValueError(f"initial chain states must be (n_chains, n_visible); got {shape}.")
         self.v = tf.Variable(initial, trainable=False, name="chains")
 
     @property
@@ -117,6 +134,7 @@ class PersistentChains(tf.Module):
         Returns:
             The :class:`ChainState` after the steps.
         """
-        state = gibbs_chain(rbm, tf.cast(self.v, rbm.dtype), k, rng)
+        start = as_model_input(self.v.read_value(), rbm.n_visible, rbm.dtype, name="chains")
+        state = gibbs_chain(rbm, start, k, rng)
         self.v.assign(tf.cast(state.v, self.v.dtype))
         return state

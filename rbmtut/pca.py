@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._validation import check_int, check_matrix
+
 __all__ = ["PCA", "pca", "principal_angles"]
 
 
@@ -31,10 +33,7 @@ class PCA(NamedTuple):
     variances: np.ndarray
 
     def _check(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != len(self.mean):
-            raise ValueError(f"x must have shape (n, {len(self.mean)}); got {x.shape}.")
-        return x
+        return np.asarray(check_matrix(x, "x", width=len(self.mean), what="features"), np.float64)
 
     def project(self, x) -> np.ndarray:
         """Coordinates ``(x - mean) V^T`` (n, k) of ``x`` (n, d) along the components."""
@@ -66,14 +65,8 @@ def pca(x, n_components: int) -> PCA:
     Returns:
         A :class:`PCA`.
     """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or len(x) < 2:
-        raise ValueError(f"x must be 2-D (n, d) with n >= 2; got shape {x.shape}.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains NaN or infinite values; clean the data first.")
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
-            or not 1 <= n_components <= min(x.shape):
-        raise ValueError(f"n_components must be an int in [1, {min(x.shape)}]; got {n_components!r}.")
+    x = np.asarray(check_matrix(x, "x", min_rows=2), dtype=np.float64)
+    n_components = check_int(n_components, "n_components", low=1, high=min(x.shape))
     n, d = x.shape
     mean = x.mean(axis=0)
     centred = x - mean
@@ -100,8 +93,9 @@ def principal_angles(a, b) -> np.ndarray:
     Returns:
         ``min(k, m)`` angles in [0, pi/2]; all zero when one space contains the other.
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
+    a = np.asarray(check_matrix(a, "a"), dtype=np.float64)
+    b = np.asarray(check_matrix(b, "b"), dtype=np.float64)
+    if a.shape[0] != b.shape[0]:
         raise ValueError(f"need two matrices with the same number of rows; got {a.shape}, {b.shape}.")
     qa, _ = np.linalg.qr(a)
     qb, _ = np.linalg.qr(b)

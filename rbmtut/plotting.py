@@ -7,6 +7,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ._validation import check_choice, check_int
+
 __all__ = ["tile_images", "plot_tiles", "plot_curves", "plot_histograms"]
 
 
@@ -40,16 +42,21 @@ def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
         if side * side != images.shape[1]:
             raise ValueError("images are not square; pass shape=(height, width).")
         shape = (side, side)
-    if normalize not in ("each", "none"):
-        raise ValueError("normalize must be 'each' or 'none'.")
+    check_choice(normalize, "normalize", ("each", "none"))
+    pad = check_int(pad, "pad", low=0)
+    if not np.all(np.isfinite(images)):
+        raise ValueError("images contain NaN or infinite values.")
     if normalize == "each":
         lo = images.min(axis=1, keepdims=True)
         span = images.max(axis=1, keepdims=True) - lo
         images = np.where(span > 0, (images - lo) / np.where(span > 0, span, 1.0), 0.5)
     n = len(images)
-    n_cols = n_cols or int(math.ceil(math.sqrt(n)))
+    n_cols = int(math.ceil(math.sqrt(n))) if n_cols is None else check_int(n_cols, "n_cols", low=1)
     n_rows = int(math.ceil(n / n_cols))
-    h, w = shape
+    h, w = (check_int(s, "each side of shape", low=1) for s in shape)
+    if h * w != images.shape[1]:
+        raise ValueError(f"shape {tuple(shape)} has {h * w} pixels but the images have "
+                         f"{images.shape[1]}.")
     if pad_value is None:
         pad_value = 0.5 * (images.min() + images.max())
     grid = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad), float(pad_value))

@@ -1,6 +1,5 @@
 """Shared fixtures: small random RBMs and brute-force (NumPy float64) references."""
 
-import itertools
 import os
 
 # Before TensorFlow loads: oneDNN's fused CPU kernels can round a compiled

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rbmtut import benchmarks, timing
+from rbmtut.book import benchmarks, environments, floors, inference_benchmarks, timing
 from rbmtut.rbm import BernoulliRBM
 
 
@@ -97,27 +97,27 @@ def test_machine_describes_the_cpu_and_libraries():
 @pytest.mark.parametrize("method, k, expected", [("cd", 1, 5), ("cd", 3, 9), ("pcd", 1, 6),
                                                  ("pcd", 15, 34)])
 def test_matmuls_per_update(method, k, expected):
-    assert benchmarks.matmuls_per_update(method, k) == expected
+    assert floors.matmuls_per_update(method, k) == expected
 
 
 def test_matmuls_per_update_rejects_bad_settings():
-    for args in (("exact", 1), ("cd", 0), ("pcd", 1.5)):
-        with pytest.raises(ValueError):
-            benchmarks.matmuls_per_update(*args)
+    for args, error in ((("exact", 1), ValueError), (("cd", 0), ValueError), (("pcd", 1.5), TypeError)):
+        with pytest.raises(error):
+            floors.matmuls_per_update(*args)
 
 
 @pytest.mark.parametrize("method, k", [("cd", 1), ("cd", 3), ("pcd", 1), ("pcd", 2)])
 def test_the_floor_does_the_stated_matmuls_and_stays_finite(method, k):
     data = tf.constant(_binary(60, 12))
-    floor = benchmarks.matmul_floor(data, 10, 7, method=method, k=k)
+    floor = floors.matmul_floor(data, 10, 7, method=method, k=k)
     order = np.arange(60, dtype=np.int32).reshape(6, 10)
-    assert floor.matmuls_per_update == benchmarks.matmuls_per_update(method, k)
+    assert floor.matmuls_per_update == floors.matmuls_per_update(method, k)
     assert _matmuls(floor, tf.TensorSpec([None, 10], tf.int32)) == floor.matmuls_per_update
     assert np.isfinite(float(floor(order)))
 
 
 def test_the_ais_floor_does_two_matmuls_per_temperature():
-    sweep = benchmarks.ais_matmul_floor(12, 7, 5)
+    sweep = floors.ais_matmul_floor(12, 7, 5)
     assert _matmuls(sweep, tf.TensorSpec([], tf.int32)) == 2
     short, long = float(sweep(tf.constant(50))), float(sweep(tf.constant(5_000)))
     assert 0.5 < abs(long / short) < 2  # the chained products keep their scale
@@ -165,7 +165,7 @@ def test_classic_tutorial_counts_updates_and_projects():
 
 def test_ais_throughput_counts_chain_steps():
     rbm = BernoulliRBM(16, 8)
-    bench = benchmarks.ais_throughput(rbm, n_runs=4, betas=np.linspace(0, 1, 21))
+    bench = inference_benchmarks.ais_throughput(rbm, n_runs=4, betas=np.linspace(0, 1, 21))
     assert list(bench.rows) == ["floor", "rbmtut"] and bench.unit == "chain steps/s"
     assert math.isclose(bench.rate("rbmtut") * bench.rows["rbmtut"].seconds, 20 * 4)
     assert "20 temperatures" in bench.title
@@ -174,18 +174,18 @@ def test_ais_throughput_counts_chain_steps():
 def test_float_knn_matches_brute_force():
     rng = np.random.default_rng(1)
     database, queries = rng.normal(size=(300, 5)), rng.normal(size=(7, 5))
-    found = benchmarks.float_knn(queries, database, 4, block_size=3)
+    found = inference_benchmarks.float_knn(queries, database, 4, block_size=3)
     d2 = ((queries[:, None, :] - database[None]) ** 2).sum(-1)
     np.testing.assert_array_equal(found.indices, np.argsort(d2, axis=1)[:, :4])
     np.testing.assert_allclose(found.distances, np.sort(d2, axis=1)[:, :4], rtol=1e-4, atol=1e-4)
-    with pytest.raises(ValueError, match="k must be"):
-        benchmarks.float_knn(queries, database, 301)
+    with pytest.raises(ValueError, match="n_neighbors must be"):
+        inference_benchmarks.float_knn(queries, database, 301)
 
 
 def test_search_throughput_rows_and_memory_notes():
     rng = np.random.default_rng(2)
-    bench = benchmarks.search_throughput(rng.random((500, 20)), rng.random((10, 20)), n_bits=(16,),
-                                         k=3, repeats=1)
+    bench = inference_benchmarks.search_throughput(rng.random((500, 20)), rng.random((10, 20)),
+                                                   n_bits=(16,), n_neighbors=3, repeats=1)
     assert list(bench.rows) == ["hamming-16", "distances-16", "float-16", "float-pixels"]
     assert bench.unit == "queries/s" and "8 bytes per item" in bench.notes[0]
 
@@ -193,7 +193,7 @@ def test_search_throughput_rows_and_memory_notes():
 def test_a_child_process_sees_its_environment_and_this_rbmtut():
     import rbmtut
 
-    seen = benchmarks._run_child({"TF_ENABLE_ONEDNN_OPTS": "1"},
-                                 "[os.environ['TF_ENABLE_ONEDNN_OPTS'], __file__]")
-    assert seen == ["1", benchmarks.__file__]
+    seen = environments._run_child({"TF_ENABLE_ONEDNN_OPTS": "1"},
+                                   "[os.environ['TF_ENABLE_ONEDNN_OPTS'], __file__]")
+    assert seen == ["1", environments.__file__]
     assert seen[1].startswith(rbmtut.__file__.rsplit("__init__.py", 1)[0])

@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rbmtut import distribute, fitting, training
+from rbmtut import distribute, fitting, learning
+from rbmtut.distribute import DistributedRBMTrainer
 from rbmtut.data import bars_and_stripes
 from rbmtut.gibbs import gibbs_chain
 from rbmtut.keras_rbm import RBMModel
@@ -59,8 +60,9 @@ def strategy():
 def _trainer(case, strategy=None, seed=3):
     """A trainer for ``case``; with a strategy, built (with its RBM) inside its scope."""
     method, k, rule, dtype, _ = CASES[case]
+    make = DistributedRBMTrainer if strategy else learning.RBMTrainer
     with strategy.scope() if strategy else contextlib.nullcontext():
-        return training.RBMTrainer(
+        return make(
             BernoulliRBM(16, 8, weight_std=0.1, seed=1, dtype=dtype), method=method, k=k,
             n_chains=10 if method == "pcd" else None, weight_decay=1e-3, seed=seed,
             **RULES[rule]())
@@ -123,7 +125,7 @@ def test_keras_fit_under_the_strategy_equals_one_device(case, strategy):
 
 def test_a_dataset_that_splits_unevenly_stops_keras_fit(strategy):
     with strategy.scope():
-        model = RBMModel(training.RBMTrainer(BernoulliRBM(16, 8)))
+        model = RBMModel(DistributedRBMTrainer(BernoulliRBM(16, 8)))
     batches = tf.data.Dataset.from_tensor_slices(X[:25].astype(np.float32)).batch(10)  # 10, 10, 5
     with pytest.raises(tf.errors.InvalidArgumentError, match="split evenly over the replicas"):
         model.fit(batches, shuffle=False, verbose=0)
@@ -156,26 +158,30 @@ def test_noise_is_drawn_as_one_device_draws_it():
 
 
 def test_uneven_splits_and_misplaced_variables_are_refused(strategy):
-    outside, lone = BernoulliRBM(16, 8), training.RBMTrainer(BernoulliRBM(16, 8))
+    outside, lone = BernoulliRBM(16, 8), learning.RBMTrainer(BernoulliRBM(16, 8))
     outside_optimizer = keras.optimizers.Adam()
     with strategy.scope():
         rbm = BernoulliRBM(16, 8)
         with pytest.raises(ValueError, match="n_chains=9 does not split evenly over 2"):
-            training.RBMTrainer(rbm, method="pcd", n_chains=9)
+            DistributedRBMTrainer(rbm, method="pcd", n_chains=9)
         with pytest.raises(ValueError, match="without a strategy"):
-            training.RBMTrainer(BernoulliRBM(4, 3), method="exact")
+            DistributedRBMTrainer(BernoulliRBM(4, 3), method="exact")
         with pytest.raises(ValueError, match="jit_compile"):
-            training.RBMTrainer(rbm, jit_compile=True)
+            DistributedRBMTrainer(rbm, jit_compile=True)
         with pytest.raises(ValueError, match="build the RBM inside"):
-            training.RBMTrainer(outside)
+            DistributedRBMTrainer(outside)
         with pytest.raises(ValueError, match="create it inside"):
-            training.RBMTrainer(BernoulliRBM(16, 8), optimizer=outside_optimizer)
+            DistributedRBMTrainer(BernoulliRBM(16, 8), optimizer=outside_optimizer)
         with pytest.raises(ValueError, match="same strategy.scope"):
             RBMModel(lone)
-        trainer = training.RBMTrainer(rbm)
+        with pytest.raises(ValueError, match="DistributedRBMTrainer"):
+            learning.RBMTrainer(rbm)  # the one-device trainer refuses a strategy's scope
+        trainer = DistributedRBMTrainer(rbm)
         model = RBMModel(trainer)
-    with pytest.raises(ValueError, match="build the trainer inside the same"):
-        training.RBMTrainer(rbm)
+    with pytest.raises(ValueError, match="DistributedRBMTrainer"):
+        learning.RBMTrainer(rbm)  # the RBM's variables are mirrored
+    with pytest.raises(ValueError, match="inside `with strategy.scope"):
+        DistributedRBMTrainer(BernoulliRBM(16, 8))
     with pytest.raises(ValueError, match="build the RBM inside"):
         fitting.fit_rbm(outside, X, batch_size=10, strategy=strategy, progress=False)
     with pytest.raises(ValueError, match="does not split evenly over 2 replicas"):

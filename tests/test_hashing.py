@@ -35,8 +35,8 @@ def naive_ap(d, rel):
     return total / n_relevant if n_relevant else 0.0
 
 
-def naive_precision_at_k(d, rel, k):
-    return sum(bool(rel[j]) for j in naive_ranking(d)[:k]) / k
+def naive_precision_at(d, rel, n):
+    return sum(bool(rel[j]) for j in naive_ranking(d)[:n]) / n
 
 
 def naive_radius_curves(d, rel, n_bits):
@@ -85,15 +85,15 @@ def test_popcount_fallback_counts_every_bit():
                             rng.integers(0, 2**63, 200).astype(np.uint64) * np.uint64(2)
                             + rng.integers(0, 2, 200).astype(np.uint64)])
     expected = [bin(int(w)).count("1") for w in words]
-    np.testing.assert_array_equal(hs._swar_popcount(words), expected)
-    np.testing.assert_array_equal(hs._popcount(words), expected)
+    np.testing.assert_array_equal(hs.swar_popcount(words), expected)
+    np.testing.assert_array_equal(hs.popcount(words), expected)
 
 
 @pytest.mark.parametrize("n_bits", N_BITS)
 @pytest.mark.parametrize("fallback", [False, True], ids=["numpy", "fallback"])
 def test_hamming_distances_match_a_bit_by_bit_count(n_bits, fallback, monkeypatch):
     if fallback:
-        monkeypatch.setattr(hs, "_popcount", hs._swar_popcount)
+        monkeypatch.setattr(hs.search, "popcount", hs.swar_popcount)
     rng = np.random.default_rng(n_bits)
     a, b = random_bits(rng, 7, n_bits), random_bits(rng, 23, n_bits)
     expected = naive_distances(a, b)
@@ -184,8 +184,8 @@ def test_metrics_on_a_hand_checked_ranking():
     # Ranking 0, 1, 2, 3, 4; relevant at ranks 1, 3, 5:
     # AP = (1/1 + 2/3 + 3/5) / 3 = (15 + 10 + 9) / 45 = 34/45.
     np.testing.assert_allclose(hs.average_precision(d, rel), [34 / 45], rtol=1e-15)
-    for k, expected in [(1, 1.0), (2, 0.5), (3, 2 / 3), (5, 0.6)]:
-        np.testing.assert_allclose(hs.precision_at_k(d, rel, k), [expected], rtol=1e-15)
+    for n, expected in [(1, 1.0), (2, 0.5), (3, 2 / 3), (5, 0.6)]:
+        np.testing.assert_allclose(hs.precision_at(d, rel, n), [expected], rtol=1e-15)
     curves = hs.radius_curves(d, rel, 3)
     # Within r = 0: {0}; r = 1: {0, 1, 2}; r = 2: {0..3}; r = 3: all five.
     np.testing.assert_allclose(curves.precision[0], [1, 2 / 3, 2 / 4, 3 / 5])
@@ -199,7 +199,7 @@ def test_ties_are_broken_by_database_index():
     # Ranking 3, 1, 2, 0 (1 before 2 at distance 1); relevant at ranks 3 and 4:
     # AP = (1/3 + 2/4) / 2 = 5/12 (the other tie order would give 1/2).
     np.testing.assert_allclose(hs.average_precision(d, rel), [5 / 12], rtol=1e-15)
-    np.testing.assert_allclose(hs.precision_at_k(d, rel, 2), [0.0])
+    np.testing.assert_allclose(hs.precision_at(d, rel, 2), [0.0])
     np.testing.assert_array_equal(hs.rank_by_distance(d), [[3, 1, 2, 0]])
 
 
@@ -222,9 +222,9 @@ def test_metrics_match_naive_loops_on_random_cases():
     curves = hs.radius_curves(d, rel.astype(int), n_bits)
     for i in range(12):
         np.testing.assert_allclose(ap[i], naive_ap(d[i], rel[i]), rtol=1e-12)
-        for k in (1, 7, 60):
-            np.testing.assert_allclose(hs.precision_at_k(d, rel, k)[i],
-                                       naive_precision_at_k(d[i], rel[i], k), rtol=1e-12)
+        for n in (1, 7, 60):
+            np.testing.assert_allclose(hs.precision_at(d, rel, n)[i],
+                                       naive_precision_at(d[i], rel[i], n), rtol=1e-12)
         precision, recall, retrieved = naive_radius_curves(d[i], rel[i], n_bits)
         np.testing.assert_allclose(curves.precision[i], precision, rtol=1e-12)
         np.testing.assert_allclose(curves.recall[i], recall, rtol=1e-12)
@@ -237,16 +237,16 @@ def test_evaluate_retrieval_agrees_with_the_metrics_block_by_block():
     db_bits, q_bits = random_bits(rng, 90, n_bits), random_bits(rng, 11, n_bits)
     db_labels, q_labels = rng.integers(0, 3, 90), rng.integers(0, 4, 11)  # label 3: no relevant
     queries, database = hs.pack_bits(q_bits), hs.pack_bits(db_bits)
-    scores = hs.evaluate_retrieval(queries, database, q_labels, db_labels, ks=(1, 5, 90),
+    scores = hs.evaluate_retrieval(queries, database, q_labels, db_labels, cutoffs=(1, 5, 90),
                                    block_size=4)
     d = naive_distances(q_bits, db_bits)
     rel = q_labels[:, None] == db_labels[None, :]
     expected_ap = [naive_ap(d[i], rel[i]) for i in range(11)]
     np.testing.assert_allclose(scores.average_precision, expected_ap, rtol=1e-12)
     assert scores.mean_average_precision == pytest.approx(np.mean(expected_ap), rel=1e-12)
-    for k in (1, 5, 90):
-        assert scores.precision_at_k[k] == pytest.approx(
-            np.mean([naive_precision_at_k(d[i], rel[i], k) for i in range(11)]), rel=1e-12)
+    for n in (1, 5, 90):
+        assert scores.precision_at[n] == pytest.approx(
+            np.mean([naive_precision_at(d[i], rel[i], n) for i in range(11)]), rel=1e-12)
     naive = [naive_radius_curves(d[i], rel[i], n_bits) for i in range(11)]
     for got, part in zip((scores.precision, scores.recall, scores.retrieved_fraction), range(3)):
         np.testing.assert_allclose(got, np.mean([curve[part] for curve in naive], axis=0), rtol=1e-12)
@@ -259,17 +259,19 @@ def test_results_do_not_depend_on_the_number_of_threads(workers, monkeypatch):
     q_labels, db_labels = rng.integers(0, 3, 23), rng.integers(0, 3, 150)
     reference = (hs.hamming_distances(queries, database, block_size=23),
                  hs.hamming_knn(queries, database, 9, block_size=23),
-                 hs.evaluate_retrieval(queries, database, q_labels, db_labels, ks=(1, 10), block_size=23))
-    monkeypatch.setattr(hs, "_workers", lambda: workers)
+                 hs.evaluate_retrieval(queries, database, q_labels, db_labels, cutoffs=(1, 10),
+                                       block_size=23))
+    monkeypatch.setattr(hs.search, "_workers", lambda: workers)
     blocked = (hs.hamming_distances(queries, database, block_size=2),
                hs.hamming_knn(queries, database, 9, block_size=2),
-               hs.evaluate_retrieval(queries, database, q_labels, db_labels, ks=(1, 10), block_size=2))
+               hs.evaluate_retrieval(queries, database, q_labels, db_labels, cutoffs=(1, 10),
+                                     block_size=2))
     np.testing.assert_array_equal(blocked[0], reference[0])
     for got, want in zip(blocked[1], reference[1]):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(blocked[2].average_precision, reference[2].average_precision, rtol=1e-15)
     np.testing.assert_allclose(blocked[2].precision, reference[2].precision, rtol=1e-12)
-    assert blocked[2].precision_at_k == pytest.approx(reference[2].precision_at_k, rel=1e-12)
+    assert blocked[2].precision_at == pytest.approx(reference[2].precision_at, rel=1e-12)
 
 
 # -- baselines -----------------------------------------------------------------
@@ -362,13 +364,13 @@ def test_bad_input_raises_clear_errors():
         hs.hamming_distances(other, packed)
     with pytest.raises(ValueError, match="at least one query"):
         hs.hamming_distances(packed[[]], packed)
-    for k in (0, 5):
-        with pytest.raises(ValueError, match=r"k must be in \[1, 4\]"):
-            hs.hamming_knn(packed, packed, k)
-    with pytest.raises(TypeError, match="k must be an int"):
+    for n_neighbors in (0, 5):
+        with pytest.raises(ValueError, match=r"n_neighbors must be an int in \[1, 4\]"):
+            hs.hamming_knn(packed, packed, n_neighbors)
+    with pytest.raises(TypeError, match="n_neighbors must be an int"):
         hs.hamming_knn(packed, packed, 1.5)
     table = hs.HammingTable(packed)
-    with pytest.raises(ValueError, match="radius must be at least 0"):
+    with pytest.raises(ValueError, match="radius must be an int >= 0"):
         table.lookup(packed[0], -1)
     with pytest.raises(ValueError, match="one query"):
         table.lookup(packed, 1)
@@ -381,8 +383,8 @@ def test_bad_input_raises_clear_errors():
         hs.average_precision(d, np.zeros((2, 4), bool))
     with pytest.raises(ValueError, match="non-negative integers"):
         hs.average_precision(d + 0.5, np.zeros((2, 3), bool))
-    with pytest.raises(ValueError, match=r"k must be in \[1, 3\]"):
-        hs.precision_at_k(d, np.zeros((2, 3), bool), 4)
+    with pytest.raises(ValueError, match=r"n must be an int in \[1, 3\]"):
+        hs.precision_at(d, np.zeros((2, 3), bool), 4)
     with pytest.raises(ValueError, match="exceed n_bits"):
         hs.radius_curves(d + 5, np.zeros((2, 3), bool), 4)
     with pytest.raises(ValueError, match=r"query_labels must have shape \(4,\)"):
@@ -390,11 +392,11 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match=r"database_labels must have shape \(4,\)"):
         hs.evaluate_retrieval(packed, packed, np.zeros(4), np.zeros((4, 1)))
     x = clustered_data(9, n=20, d=5)
-    with pytest.raises(ValueError, match=r"n_bits must be in \[1, 5\]"):
+    with pytest.raises(ValueError, match=r"n_bits must be an int in \[1, 5\]"):
         hs.fit_itq(x, 6)
-    with pytest.raises(ValueError, match="n_bits must be in"):
+    with pytest.raises(ValueError, match="n_bits must be an int in"):
         hs.fit_pca_sign(x, 0)
-    with pytest.raises(ValueError, match="n_bits must be at least 1"):
+    with pytest.raises(ValueError, match="n_bits must be an int >= 1"):
         hs.fit_lsh(x, 0)
     with pytest.raises(ValueError, match="fitted on 5"):
         hs.fit_lsh(x, 3).encode(np.zeros((2, 4)))

@@ -30,11 +30,11 @@ def test_pca_equals_the_svd_of_the_centred_data(shape):
 def test_pca_rejects_bad_input():
     with pytest.raises(ValueError, match="n_components must be an int"):
         pca(np.zeros((5, 3)), 4)
-    with pytest.raises(ValueError, match="must be 2-D"):
+    with pytest.raises(ValueError, match="must be a 2-D"):
         pca(np.zeros(5), 1)
     with pytest.raises(ValueError, match="NaN"):
         pca(np.full((4, 2), np.nan), 1)
-    with pytest.raises(ValueError, match=r"x must have shape \(n, 3\)"):
+    with pytest.raises(ValueError, match=r"x has 4 columns .* pass data of shape \(n, 3\)"):
         pca(np.random.default_rng(0).random((5, 3)), 2).reconstruct(np.zeros((2, 4)))
 
 

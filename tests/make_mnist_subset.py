@@ -2,7 +2,10 @@
 
 Run from the repository root::
 
-    python -m rbmtut._data.make_mnist_subset /path/to/mnist.npz
+    python tests/make_mnist_subset.py /path/to/mnist.npz
+
+It writes ``rbmtut/_data/mnist_subset.npz`` (``--out`` to write elsewhere);
+``tests/test_data.py`` imports it to check the shipped file against full MNIST.
 
 Rule: for each digit 0..9 take the first 500 training and the first 100 test
 examples in the original MNIST order, and keep the selected examples in that
@@ -23,7 +26,7 @@ TRAIN_PER_CLASS = 500
 TEST_PER_CLASS = 100
 N_CLASSES = 10
 KEYS = ("x_train", "y_train", "x_test", "y_test")
-DEFAULT_OUT = pathlib.Path(__file__).with_name("mnist_subset.npz")
+DEFAULT_OUT = pathlib.Path(__file__).resolve().parent.parent / "rbmtut" / "_data" / "mnist_subset.npz"
 
 
 def select_balanced(labels: np.ndarray, per_class: int) -> np.ndarray:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rbmtut import estimators, fitting, training
+from rbmtut import exact, fitting, learning, likelihood
 from rbmtut.data import bars_and_stripes
 from rbmtut.rbm import BernoulliRBM
 from conftest import random_rbm
@@ -17,9 +17,9 @@ def test_analytic_statistics_equal_autodiff_of_the_surrogate():
     v_data = tf.constant((rng.random((9, 7)) < 0.4).astype(np.float64))
     v_model = tf.constant((rng.random((6, 7)) < 0.6).astype(np.float64))
     with tf.GradientTape() as tape:
-        loss = training.cd_loss(rbm, v_data, v_model)
+        loss = learning.cd_loss(rbm, v_data, v_model)
     autodiff = tape.gradient(loss, rbm.parameters)
-    analytic = training.cd_gradients(
+    analytic = learning.cd_gradients(
         rbm, v_data, rbm.hidden_probs(v_data), v_model, rbm.hidden_probs(v_model)
     )
     for a, b in zip(autodiff, analytic):
@@ -31,9 +31,9 @@ def test_exact_gradient_is_the_log_likelihood_gradient():
     v = tf.constant(bars_and_stripes(2)[:, :4].astype(np.float64))  # any binary rows
     v = tf.concat([v, tf.zeros([len(v), 2], tf.float64)], axis=1)
     with tf.GradientTape() as tape:
-        nll = -estimators.log_likelihood(rbm, v, estimators.exact_log_partition(rbm))
+        nll = -likelihood.log_likelihood(rbm, v, exact.exact_log_partition(rbm))
     autodiff = tape.gradient(nll, rbm.parameters)
-    vh, vm, hm = estimators.exact_model_statistics(rbm)
+    vh, vm, hm = exact.exact_model_statistics(rbm)
     h = rbm.hidden_probs(v)
     n = float(len(v))
     expected = [vh - tf.matmul(v, h, transpose_a=True) / n, vm - tf.reduce_mean(v, 0),
@@ -68,11 +68,11 @@ def test_same_seed_same_parameters_eager_and_compiled(method):
 def test_learning_raises_the_exact_log_likelihood(method, k):
     x = bars_and_stripes(3)  # 14 patterns of 9 pixels
     rbm = BernoulliRBM(9, 6, weight_std=0.1, seed=0, dtype=tf.float64)
-    before = estimators.log_likelihood(rbm, x, estimators.exact_log_partition(rbm)).numpy()
+    before = likelihood.log_likelihood(rbm, x, exact.exact_log_partition(rbm)).numpy()
     history = fitting.fit_rbm(
         rbm, x, epochs=100, batch_size=2, method=method, k=k, learning_rate=0.2,
         momentum=0.5, seed=0, progress=False,
-        monitors={"ll": lambda m: estimators.log_likelihood(m, x, estimators.exact_log_partition(m))},
+        monitors={"ll": lambda m: likelihood.log_likelihood(m, x, exact.exact_log_partition(m))},
     )
     after = history["ll"][-1]
     # Uniform over 2**9 states gives -6.24 nats; perfect is log(1/14) = -2.64.
@@ -86,7 +86,7 @@ def test_history_records_monitors_and_calls_back():
     seen = []
     history = fitting.fit_rbm(
         BernoulliRBM(9, 4), x, epochs=2, batch_size=7, progress=False,
-        monitors={"recon": lambda m: estimators.reconstruction_cross_entropy(m, x)},
+        monitors={"recon": lambda m: likelihood.reconstruction_cross_entropy(m, x)},
         callback=lambda epoch, rbm, values: seen.append((epoch, sorted(values))),
     )
     assert seen == [(1, ["recon", "surrogate"]), (2, ["recon", "surrogate"])]
@@ -95,7 +95,7 @@ def test_history_records_monitors_and_calls_back():
 
 def test_pcd_chains_persist_across_updates():
     rbm = BernoulliRBM(9, 4, seed=0)
-    trainer = training.RBMTrainer(rbm, method="pcd", k=1, n_chains=30, seed=0)
+    trainer = learning.RBMTrainer(rbm, method="pcd", k=1, n_chains=30, seed=0)
     trainer.step(bars_and_stripes(3))
     first = trainer.chains.v.numpy().copy()
     assert first.shape == (30, 9)
@@ -127,7 +127,7 @@ def test_fit_rbm_rejects_bad_data():
     with pytest.raises(ValueError, match="NaN"):
         fitting.fit_rbm(BernoulliRBM(9, 4), np.full((5, 9), np.nan), progress=False)
     with pytest.raises(ValueError, match="exact"):
-        training.RBMTrainer(BernoulliRBM(784, 500), method="exact")
+        learning.RBMTrainer(BernoulliRBM(784, 500), method="exact")
 
 
 def test_without_stop_gradient_the_surrogate_gradient_is_wrong():
@@ -137,9 +137,9 @@ def test_without_stop_gradient_the_surrogate_gradient_is_wrong():
     v_data = tf.constant((np.random.default_rng(1).random((9, 7)) < 0.4).astype(np.float64))
     with tf.GradientTape(persistent=True) as tape:
         v_model = rbm.visible_probs(rbm.hidden_probs(v_data))
-        with_stop = training.cd_loss(rbm, v_data, v_model)
+        with_stop = learning.cd_loss(rbm, v_data, v_model)
         without = tf.reduce_mean(rbm.free_energy(v_data)) - tf.reduce_mean(rbm.free_energy(v_model))
-    analytic = training.cd_gradients(
+    analytic = learning.cd_gradients(
         rbm, v_data, rbm.hidden_probs(v_data), v_model, rbm.hidden_probs(v_model)
     )
     for got, want in zip(tape.gradient(with_stop, rbm.parameters), analytic):
@@ -151,7 +151,7 @@ def test_without_stop_gradient_the_surrogate_gradient_is_wrong():
 
 
 def _trainer(rbm, optimizer=None, bias_optimizer=None, compile=True, method="pcd", seed=3):
-    return training.RBMTrainer(
+    return learning.RBMTrainer(
         rbm, method=method, k=2, optimizer=optimizer, bias_optimizer=bias_optimizer,
         weight_decay=1e-3, n_chains=10 if method == "pcd" else None, seed=seed, compile=compile,
     )
@@ -183,7 +183,7 @@ def test_keras_sgd_on_the_surrogate_equals_the_builtin_rule():
     models = []
     for optimizer in (None, keras.optimizers.SGD(0.125, momentum=0.5)):
         rbm = BernoulliRBM(16, 8, seed=1, dtype=tf.float64)
-        trainer = training.RBMTrainer(
+        trainer = learning.RBMTrainer(
             rbm, method="pcd", k=2, n_chains=10, weight_decay=1e-3, seed=0, optimizer=optimizer,
             **({} if optimizer else {"learning_rate": 0.125, "momentum": 0.5}),
         )
@@ -218,11 +218,11 @@ def test_bias_optimizer_updates_only_the_biases():
 )
 def test_trainer_rejects_bad_settings(kwargs, error, match):
     with pytest.raises(error, match=match):
-        training.RBMTrainer(BernoulliRBM(9, 4), **kwargs)
+        learning.RBMTrainer(BernoulliRBM(9, 4), **kwargs)
 
 
 def test_trainer_refuses_an_optimizer_built_elsewhere():
     optimizer = keras.optimizers.Adam()
-    training.RBMTrainer(BernoulliRBM(9, 4), optimizer=optimizer)
+    learning.RBMTrainer(BernoulliRBM(9, 4), optimizer=optimizer)
     with pytest.raises(ValueError, match="fresh optimizer"):
-        training.RBMTrainer(BernoulliRBM(9, 4), optimizer=optimizer)
+        learning.RBMTrainer(BernoulliRBM(9, 4), optimizer=optimizer)

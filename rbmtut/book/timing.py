@@ -6,7 +6,7 @@ machine is running, so contenders are always timed in the same process,
 on the same data, one after another in alternating rounds
 (:func:`interleaved`), and the smallest time of each is kept: the run least
 disturbed by anything else.  The benchmark functions of
-:mod:`rbmtut.benchmarks` return their results as :class:`Benchmark` tables;
+:mod:`rbmtut.book.benchmarks` return their results as :class:`Benchmark` tables;
 the performance appendix of the book and ``make bench`` print them.
 """
 

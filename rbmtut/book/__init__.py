@@ -1,4 +1,4 @@
-"""Helpers for the book's chapter notebooks.
+"""Helpers for the book's chapter notebooks: set-up, showing code, quoting numbers.
 
 Every chapter starts with the same two code cells:
 
@@ -14,14 +14,16 @@ Everything in ``rbmtut`` itself takes an explicit ``seed`` or
 ``tf.random.Generator`` instead.
 
 Chapters never define reusable code; they show the package's code with
-:func:`show_source`.  :func:`check_notebook_conventions` is the checker that
-the test suite runs on every chapter.
+:func:`show_source`, hand measured numbers to the prose with :func:`glue`,
+and check the numbers the prose quotes with :func:`check_quoted`.  The
+benchmarks of the performance appendix are in :mod:`rbmtut.book.timing` and
+:mod:`rbmtut.book.benchmarks`.  Nothing in the rest of rbmtut imports this
+sub-package.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import platform
 import re
@@ -31,14 +33,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .._validation import check_int
+
 if TYPE_CHECKING:  # imported lazily at run time: importing TF is slow
     import tensorflow as tf
 
 __all__ = [
-    "ALLOWED_CELL_TAGS",
     "COLAB_INSTALL",
     "NotebookContext",
-    "check_notebook_conventions",
+    "check_quoted",
     "get_source",
     "glue",
     "max_difference",
@@ -55,33 +58,6 @@ import sys
 if "google.colab" in sys.modules:
     %pip install --quiet "rbmtut @ git+https://github.com/rbmtut/rbmtut"
 """
-
-#: Cell tags a chapter may use.  ``remove-*`` and ``hide-*`` are Jupyter
-#: Book display tags (``remove-stderr`` hides, for example, the log lines
-#: TensorFlow writes when it is first imported), ``nbval-ignore-output``
-#: stops nbval comparing outputs that differ between machines, and
-#: ``raises-exception`` marks a cell that demonstrates an error (both
-#: Jupyter Book and nbval honour it).  Tags that
-#: skip execution in only one of the two runners (``skip-execution``,
-#: ``nbval-skip``) are deliberately absent: CI must run exactly what the
-#: book runs.
-ALLOWED_CELL_TAGS = frozenset(
-    {
-        "remove-cell",
-        "remove-input",
-        "remove-output",
-        "remove-stderr",
-        "remove-stdout",
-        "hide-cell",
-        "hide-input",
-        "hide-output",
-        "scroll-output",
-        "full-width",
-        "margin",
-        "nbval-ignore-output",
-        "raises-exception",
-    }
-)
 
 _FIGURE_DEFAULTS = {
     "figure.dpi": 110,
@@ -113,17 +89,6 @@ class NotebookContext(NamedTuple):
     #: Name of the device TensorFlow places operations on by default, for
     #: example ``"/device:CPU:0"`` or ``"/device:GPU:0"``.
     device: str
-
-
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(
-            f"seed must be a non-negative integer, got {seed!r} "
-            f"({type(seed).__name__}); pass e.g. seed=0."
-        )
-    if seed < 0 or seed >= 2**32:
-        raise ValueError(f"seed must lie in [0, 2**32), got {seed}; pass e.g. seed=0.")
-    return int(seed)
 
 
 def _default_device(tf: Any) -> tuple[str, list[str]]:
@@ -162,16 +127,16 @@ def setup_notebook(seed: int = 0, *, quiet: bool = False) -> NotebookContext:
         a NumPy ``Generator``, the MNIST data source and the default device.
 
     Raises:
-        ValueError: if ``seed`` is not an integer in [0, 2**32).
+        TypeError: if ``seed`` is not an int; ValueError: if it is outside [0, 2**32).
 
     Example:
         The second code cell of every chapter::
 
-            import rbmtut
+            from rbmtut import book
 
-            ctx = rbmtut.setup_notebook(seed=0)
+            ctx = book.setup_notebook(seed=0)
     """
-    seed = _check_seed(seed)
+    seed = check_int(seed, "seed", low=0, high=2**32 - 1)  # NumPy's global seed is 32-bit
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     import matplotlib
@@ -179,15 +144,15 @@ def setup_notebook(seed: int = 0, *, quiet: bool = False) -> NotebookContext:
     import tensorflow as tf
     import tensorflow_probability as tfp
 
-    from . import __version__
-    from . import data as _data
+    from .. import __version__
+    from ..data import load_mnist
 
     plt.rcParams.update(_FIGURE_DEFAULTS)
     tf.keras.utils.set_random_seed(seed)
     rng = tf.random.Generator.from_seed(seed)
     np_rng = np.random.default_rng(seed)
     device, devices = _default_device(tf)
-    data_source = str(_data.load_mnist(verbose=False).source)
+    data_source = str(load_mnist(verbose=False).source)
 
     if not quiet:
         rows = [
@@ -260,7 +225,7 @@ def _describe(obj: Any) -> str:
         _, first = inspect.getsourcelines(target)
     except (TypeError, OSError):
         return name
-    package_root = Path(__file__).resolve().parent.parent
+    package_root = Path(__file__).resolve().parent.parent.parent
     try:
         shown = path.resolve().relative_to(package_root).as_posix()
     except ValueError:
@@ -296,13 +261,6 @@ def show_source(obj: Any) -> None:
         display(Markdown(markdown))
     else:
         print(f"# {title}\n{source.rstrip()}")
-
-
-_COLAB_GUARD = re.compile(r"""^if\s+["']google\.colab["']\s+in\s+sys\.modules\s*:""", re.M)
-_PIP_LINE = re.compile(r"^\s+%pip\s+install\s.*\brbmtut\b", re.M)
-_IMPORT_SYS = re.compile(r"^import\s+sys\b", re.M)
-_SETUP_CALL = re.compile(r"\bsetup_notebook\(")
-_DEFINITION = re.compile(r"^\s*(?:async\s+def|def|class)\s+\w", re.M)
 
 
 def max_difference(first, second) -> float:
@@ -380,103 +338,3 @@ def check_quoted(quoted: dict) -> None:
         raise AssertionError("quoted numbers are off:\n  " + "\n  ".join(wrong))
 
 
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
-def _tags(cell: dict) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
-def check_notebook_conventions(path: str | os.PathLike) -> list[str]:
-    """List the ways a chapter notebook breaks the book's conventions.
-
-    The conventions are:
-
-    * stored without outputs: no outputs, no execution counts, no widget
-      state;
-    * kernelspec name ``python3``;
-    * the first cell is a Markdown cell starting with a ``#`` heading (the page title);
-    * only tags from :data:`ALLOWED_CELL_TAGS`;
-    * no code cell defines a function or class (reusable code lives in
-      ``rbmtut``);
-    * the first code cell is the Colab-guarded install (``import sys``,
-      ``if "google.colab" in sys.modules:`` and an indented ``%pip install``
-      of ``rbmtut``), tagged ``remove-cell``;
-    * the second code cell calls ``setup_notebook(``, tagged
-      ``nbval-ignore-output``.
-
-    Args:
-        path: the ``.ipynb`` file.
-
-    Returns:
-        Human-readable problems, empty if the notebook follows every
-        convention.
-    """
-    try:
-        nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return [f"cannot read the notebook as JSON: {exc}"]
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        return ["not a notebook: no list of cells"]
-
-    problems = []
-    if nb.get("nbformat") != 4:
-        problems.append(f"nbformat is {nb.get('nbformat')!r}, expected 4")
-    metadata = nb.get("metadata", {})
-    kernel = metadata.get("kernelspec", {}).get("name")
-    if kernel != "python3":
-        problems.append(f"kernelspec name is {kernel!r}, expected 'python3'")
-    if "widgets" in metadata:
-        problems.append("notebook metadata stores widget state (clear it)")
-
-    cells = nb["cells"]
-    first = cells[0] if cells else {}
-    if first.get("cell_type") != "markdown" or not _source(first).lstrip().startswith("# "):
-        problems.append("the first cell must be a Markdown cell starting with a '# ' title")
-
-    code_cells = []
-    for index, cell in enumerate(cells):
-        label = f"cell {index} ({cell.get('cell_type')})"
-        unknown = sorted(set(_tags(cell)) - ALLOWED_CELL_TAGS)
-        if unknown:
-            problems.append(f"{label}: unknown tags {unknown}")
-        if cell.get("cell_type") == "code":
-            code_cells.append((index, cell))
-            if cell.get("outputs"):
-                problems.append(f"{label}: has stored outputs (clear them)")
-            if cell.get("execution_count") is not None:
-                problems.append(f"{label}: has an execution count (clear outputs)")
-            if _DEFINITION.search(_source(cell)):
-                problems.append(f"{label}: defines a function or class; reusable code "
-                                "belongs in the rbmtut package")
-
-    if not code_cells:
-        problems.append("no code cells: expected the install and setup cells")
-        return problems
-
-    index, install = code_cells[0]
-    source = _source(install)
-    label = f"cell {index} (first code cell)"
-    if not _IMPORT_SYS.search(source):
-        problems.append(f"{label}: must 'import sys' for the Colab guard")
-    if not _COLAB_GUARD.search(source):
-        problems.append(
-            f"{label}: must guard the install with 'if \"google.colab\" in sys.modules:'"
-        )
-    if not _PIP_LINE.search(source):
-        problems.append(f"{label}: must contain an indented '%pip install' of rbmtut")
-    if "remove-cell" not in _tags(install):
-        problems.append(f"{label}: must be tagged 'remove-cell'")
-
-    if len(code_cells) < 2:
-        problems.append("no second code cell: expected a call to setup_notebook(")
-        return problems
-    index, setup = code_cells[1]
-    label = f"cell {index} (second code cell)"
-    if not _SETUP_CALL.search(_source(setup)):
-        problems.append(f"{label}: must call rbmtut.setup_notebook(")
-    if "nbval-ignore-output" not in _tags(setup):
-        problems.append(f"{label}: must be tagged 'nbval-ignore-output'")
-    return problems

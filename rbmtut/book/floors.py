@@ -1,0 +1,123 @@
+"""Matrix-multiply floors: the matrix products of an update and nothing else, compiled.
+
+The *matrix-multiply floor* of a training update is a compiled loop that
+performs only the update's matrix products, on the same data, batches and
+sizes, with no sampling, no non-linearities and no parameter update: the
+time no implementation of the same arithmetic can beat on this machine.
+Per update of an RBM with ``n_visible x n_hidden`` weights:
+
+- CD-k: ``v W`` (positive phase, reused for the first hidden sample),
+  ``h W^T`` and then ``k - 1`` more steps of ``v W``, ``h W^T``; ``v_k W``
+  for the negative statistics; and the two outer products ``v^T h`` and
+  ``v_k^T h_k``: ``2 k + 3`` products.
+- PCD-k: the positive phase ``v W``, ``k`` full Gibbs steps on the chains
+  (``2 k``), ``v_k W`` and the two outer products: ``2 k + 4``.
+- AIS: one Gibbs transition per temperature, ``v W`` and ``h W^T``: 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from .._validation import check_choice, check_int
+
+__all__ = ["matmuls_per_update", "unit_weights", "matmul_floor", "ais_matmul_floor"]
+
+
+def matmuls_per_update(method: str, k: int) -> int:
+    """Matrix products in one CD-k (``2k + 3``) or PCD-k (``2k + 4``) update."""
+    check_choice(method, "method", ("cd", "pcd"))
+    k = check_int(k, "k", low=1)
+    return 2 * k + (3 if method == "cd" else 4)
+
+
+def unit_weights(n_visible, n_hidden, seed):
+    """Gaussian weights whose largest singular value is about 1.
+
+    Products of a chain stay of order one, so the floor never meets
+    overflow or denormal numbers (which are slow and would flatter rbmtut).
+    """
+    scale = 1.0 / (math.sqrt(n_visible) + math.sqrt(n_hidden))
+    return tf.random.stateless_normal((n_visible, n_hidden), seed=[seed, 0], stddev=scale)
+
+
+def matmul_floor(data, batch_size: int, n_hidden: int, *, method: str = "cd", k: int = 1,
+                 seed: int = 0) -> tf.types.experimental.GenericFunction:
+    """The matrix products of CD-k or PCD-k updates and nothing else, compiled.
+
+    Args:
+        data: the training set (N, n_visible), float32.
+        batch_size: rows per update.
+        n_hidden: hidden units.
+        method, k: ``"cd"`` or ``"pcd"``, and the Gibbs steps per update
+            (see :func:`matmuls_per_update`).
+        seed: seed of the stand-in weights.
+
+    Returns:
+        A ``tf.function`` ``epoch(order)``: for each row of ``order``
+        (n_batches, batch_size) of int32 indices into ``data``, the products
+        of one update on those rows, all in one loop, each update after the
+        previous one (their statistics are summed); returns a scalar so that
+        callers can wait for it.  The PCD chains are read, not written
+        (storing them is not a matrix product).
+    """
+    n_products = matmuls_per_update(method, k)  # also checks method and k
+    data = tf.convert_to_tensor(data, tf.float32)
+    W = tf.Variable(unit_weights(int(data.shape[1]), n_hidden, seed), name="W")
+    chains = tf.Variable(data[:batch_size], name="chains")
+
+    def update(v):
+        a = tf.matmul(v, W)  # positive phase
+        v_model = chains.read_value() if method == "pcd" else v
+        h = a
+        for step in range(k):
+            if method == "pcd" or step > 0:
+                h = tf.matmul(v_model, W)
+            v_model = tf.matmul(h, W, transpose_b=True)
+        a_model = tf.matmul(v_model, W)
+        return tf.matmul(v, a, transpose_a=True) - tf.matmul(v_model, a_model, transpose_a=True)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, batch_size], tf.int32)])
+    def epoch(order):
+        def body(i, total):
+            # An update starts when the previous one has finished, as in training, where
+            # it needs the new weights; otherwise the loop could overlap updates.
+            with tf.control_dependencies([total]):
+                v = tf.gather(data, order[i])
+            return i + 1, total + update(v)
+
+        zeros = tf.zeros([data.shape[1], n_hidden])
+        _, total = tf.while_loop(lambda i, _: i < tf.shape(order)[0], body, (0, zeros))
+        return tf.reduce_sum(total)
+
+    epoch.matmuls_per_update = n_products
+    return epoch
+
+
+def ais_matmul_floor(n_visible: int, n_hidden: int, n_runs: int, *,
+                     seed: int = 0) -> tf.types.experimental.GenericFunction:
+    """The two matrix products of each AIS temperature, ``v W`` and ``h W^T``, compiled.
+
+    The stand-in weights are scaled to a largest singular value of exactly 1
+    (to float precision), so that thousands of products in a row neither
+    overflow nor decay into denormal numbers.
+
+    Returns:
+        A ``tf.function`` ``sweep(n_temperatures)`` (an int32 scalar) that runs
+        them for ``n_runs`` chains at each temperature; returns a scalar.
+    """
+    weights = unit_weights(n_visible, n_hidden, seed).numpy()
+    W = tf.Variable(weights / np.linalg.norm(weights, 2), name="W")
+    v0 = tf.random.stateless_uniform((n_runs, n_visible), seed=[seed, 1])
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
+    def sweep(n_temperatures):
+        def body(i, v):
+            return i + 1, tf.matmul(tf.matmul(v, W), W, transpose_b=True)
+
+        return tf.reduce_sum(tf.while_loop(lambda i, _: i < n_temperatures, body, (0, v0))[1])
+
+    return sweep

@@ -1,0 +1,155 @@
+"""Exact answers for tiny RBMs, by enumerating a layer: log Z, p(v), model statistics.
+
+For a model with at most ~24 units on one side, ``log Z`` is an exact sum
+over the ``2**m`` states of that side (the other side is summed analytically
+through the free energy).  These are the references every estimator and
+sampler in the book is checked against (chapter 1, ``01_energy_models``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import tensorflow as tf
+
+from ._validation import as_model_input, check_float_dtype, check_int
+
+if TYPE_CHECKING:
+    from .rbm import BernoulliRBM
+
+__all__ = [
+    "MAX_EXACT_UNITS",
+    "all_binary_states",
+    "exact_log_partition",
+    "exact_visible_distribution",
+    "exact_model_statistics",
+    "state_codes",
+    "empirical_distribution",
+    "total_variation",
+]
+
+#: Largest layer that is enumerated (2**24 states).
+MAX_EXACT_UNITS = 24
+
+
+def all_binary_states(n_units: int, dtype=tf.float32) -> tf.Tensor:
+    """Every binary vector of length ``n_units``: (2**n_units, n_units).
+
+    Row ``k`` holds the bits of ``k``, least significant first.
+    """
+    n_units = check_int(n_units, "n_units", low=1, high=MAX_EXACT_UNITS)
+    codes = tf.range(2**n_units, dtype=tf.int64)
+    return _bits(codes, n_units, check_float_dtype(dtype))
+
+
+def _bits(codes, n_units, dtype):
+    shifts = tf.range(n_units, dtype=tf.int64)
+    bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(codes[:, None], shifts[None, :]),
+                                  tf.constant(1, tf.int64))
+    return tf.cast(bits, dtype)
+
+
+def _smaller_layer(rbm) -> int:
+    m = min(rbm.n_visible, rbm.n_hidden)
+    if m > MAX_EXACT_UNITS:
+        raise ValueError(
+            f"exact log Z enumerates 2**{m} states, too many; it supports a layer of "
+            f"at most {MAX_EXACT_UNITS} units. Estimate log Z with "
+            "rbmtut.likelihood.ais_log_partition.")
+    return m
+
+
+def exact_log_partition(rbm: BernoulliRBM, *, chunk_bits: int = 16) -> tf.Tensor:
+    """Exact ``log Z`` by enumerating the smaller layer.
+
+    With ``m = min(n_visible, n_hidden) <= 24`` it sums ``exp(-F)`` over the
+    ``2**m`` states of that layer, the other layer summed out analytically.
+    Cost: ``2**m * n_visible * n_hidden``.
+
+    Args:
+        rbm: the model.
+        chunk_bits: states are processed ``2**chunk_bits`` at a time, in [1, 24].
+
+    Returns:
+        Scalar tensor in the model's dtype.
+
+    Raises:
+        ValueError: if both layers have more than 24 units (use AIS).
+    """
+    chunk_bits = check_int(chunk_bits, "chunk_bits", low=1, high=MAX_EXACT_UNITS)
+    m = _smaller_layer(rbm)
+    over_hidden = rbm.n_hidden <= rbm.n_visible
+    free_energy = rbm.hidden_free_energy if over_hidden else rbm.free_energy
+    step = 2 ** min(chunk_bits, m)
+    parts = []
+    for start in range(0, 2**m, step):
+        codes = tf.range(start, start + step, dtype=tf.int64)
+        parts.append(tf.reduce_logsumexp(-free_energy(_bits(codes, m, rbm.dtype))))
+    return tf.reduce_logsumexp(tf.stack(parts))
+
+
+def exact_visible_distribution(rbm: BernoulliRBM) -> tf.Tensor:
+    """Exact ``p(v)`` for every visible state: (2**n_visible,).
+
+    Entry ``k`` is the probability of the state whose bits are those of ``k``
+    (see :func:`all_binary_states` and :func:`state_codes`).
+    """
+    states = all_binary_states(rbm.n_visible, rbm.dtype)
+    return tf.exp(-rbm.free_energy(states) - exact_log_partition(rbm))
+
+
+def exact_model_statistics(rbm: BernoulliRBM, *, log_z=None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Exact ``<v h^T>``, ``<v>`` and ``<h>`` under the model, by enumeration.
+
+    Enumerates the smaller layer (at most 24 units) and uses the other
+    layer's conditional means, e.g. ``<v h^T> = sum_h p(h) sigmoid(b + W h) h^T``.
+    ``log_z``: :func:`exact_log_partition` of the model, if already computed.
+
+    Returns:
+        ``(vh (n_visible, n_hidden), v (n_visible,), h (n_hidden,))``.
+    """
+    log_z = exact_log_partition(rbm) if log_z is None else log_z
+    if rbm.n_hidden <= rbm.n_visible:
+        h = all_binary_states(rbm.n_hidden, rbm.dtype)
+        p = tf.exp(-rbm.hidden_free_energy(h) - log_z)
+        v = rbm.visible_probs(h)
+    else:
+        v = all_binary_states(rbm.n_visible, rbm.dtype)
+        p = tf.exp(-rbm.free_energy(v) - log_z)
+        h = rbm.hidden_probs(v)
+    weighted = v * p[:, None]
+    return (tf.matmul(weighted, h, transpose_a=True), tf.reduce_sum(weighted, 0),
+            tf.linalg.matvec(h, p, transpose_a=True))
+
+
+def _bit_rows(v) -> tf.Tensor:
+    shape = tuple(v.shape) if hasattr(v, "shape") else np.shape(v)
+    width = shape[1] if len(shape) == 2 else None
+    v = as_model_input(v, width, tf.float64, name="v", values="binary", min_rows=0, what="bits")
+    if v.shape[-1] > 62:
+        raise ValueError(f"state codes need at most 62 bits per row; got {v.shape[-1]}.")
+    return v
+
+
+def state_codes(v) -> tf.Tensor:
+    """Integer code ``sum_i v_i 2**i`` of each binary row of ``v`` (n, d <= 62): (n,) int64."""
+    v = tf.cast(_bit_rows(v) > 0.5, tf.int64)
+    powers = tf.bitwise.left_shift(tf.constant(1, tf.int64), tf.range(v.shape[-1], dtype=tf.int64))
+    return tf.reduce_sum(v * powers, axis=-1)
+
+
+def empirical_distribution(v) -> tf.Tensor:
+    """Relative frequency of each of the ``2**d`` states among the rows of ``v``: (2**d,)."""
+    v = _bit_rows(v)
+    d = check_int(int(v.shape[-1]), "the number of bits per row", high=MAX_EXACT_UNITS)
+    counts = tf.math.bincount(state_codes(v), minlength=2**d, maxlength=2**d, dtype=tf.float64)
+    return counts / tf.reduce_sum(counts)
+
+
+def total_variation(p, q) -> float:
+    """Total-variation distance ``0.5 * sum |p - q|`` between two distributions (same shape)."""
+    p, q = tf.cast(p, tf.float64), tf.cast(q, tf.float64)
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same shape; got {p.shape} and {q.shape}.")
+    return 0.5 * float(tf.reduce_sum(tf.abs(p - q)))

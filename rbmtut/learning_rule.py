@@ -1,0 +1,145 @@
+"""How an RBM learns: one settings object for the trainer, ``fit_rbm`` and DBN pretraining.
+
+A :class:`LearningRule` says which gradient estimate to follow (CD-k, PCD-k
+or the exact gradient) and how to apply it (the built-in momentum rule, or a
+Keras optimizer).  It is declared once, here; :class:`rbmtut.learning.RBMTrainer`,
+:func:`rbmtut.fit_rbm` and :func:`rbmtut.fit_dbn` all take one, or its fields
+as keyword arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import numbers
+from typing import Callable
+
+import keras
+
+from ._validation import check_choice, check_instance, check_int, check_real
+from .exact import MAX_EXACT_UNITS
+
+__all__ = ["METHODS", "LearningRule"]
+
+#: The gradient estimates an RBM trainer knows.
+METHODS = ("cd", "pcd", "exact")
+
+@dataclasses.dataclass(frozen=True)
+class LearningRule:
+    """The settings of RBM learning, validated when made.
+
+    Attributes:
+        method: ``"cd"`` (chains start at the data), ``"pcd"`` (persistent
+            chains, Tieleman 2008) or ``"exact"`` (the true log-likelihood
+            gradient by enumeration; tiny models only).
+        k: Gibbs steps per update (CD-k, PCD-k), >= 1.
+        learning_rate: built-in rule only: a float > 0, or a function
+            ``epoch (0-based) -> float`` applied at the start of each epoch
+            (default 0.05).  With an ``optimizer``, set the optimizer's own
+            rate or a ``keras.optimizers.schedules`` schedule instead.
+        momentum: built-in rule only: coefficient in [0, 1) (default 0.5).
+        weight_decay: L2 coefficient on ``W`` only, >= 0, in both modes.
+        optimizer: a fresh (unbuilt) ``keras.optimizers.Optimizer``; the
+            trainer builds it on ``(W, b, c)``, or on ``W`` alone if
+            ``bias_optimizer`` is given.
+        bias_optimizer: a fresh Keras optimizer for ``(b, c)``.
+        n_chains: persistent chains for ``"pcd"`` (``fit_rbm`` and ``fit_dbn``
+            default it to the batch size); unused otherwise.
+    """
+
+    method: str = "cd"
+    k: int = 1
+    learning_rate: float | Callable[[int], float] | None = None
+    momentum: float | None = None
+    weight_decay: float = 0.0
+    optimizer: keras.optimizers.Optimizer | None = None
+    bias_optimizer: keras.optimizers.Optimizer | None = None
+    n_chains: int | None = None
+
+    def __post_init__(self):
+        check_choice(self.method, "method", METHODS)
+        check_int(self.k, "k", low=1)
+        check_real(self.weight_decay, "weight_decay", low=0.0)
+        for name in ("optimizer", "bias_optimizer"):
+            value = getattr(self, name)
+            if value is not None:
+                check_instance(value, name, keras.optimizers.Optimizer,
+                               "Pass an optimizer object, e.g. keras.optimizers.Adam(1e-3).",
+                               what="keras.optimizers.Optimizer")
+        if self.optimizer is None:
+            if self.bias_optimizer is not None:
+                raise ValueError("bias_optimizer needs an optimizer for the weights as well.")
+            if self.learning_rate is not None and not callable(self.learning_rate):
+                check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
+            if self.momentum is not None:
+                check_real(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
+        elif self.learning_rate is not None or self.momentum is not None:
+            raise ValueError(
+                "learning_rate and momentum belong to the built-in rule; with an optimizer, "
+                "set them on the optimizer (e.g. keras.optimizers.SGD(0.05, momentum=0.5)).")
+        if self.n_chains is not None:
+            check_int(self.n_chains, "n_chains", low=1)
+            if self.method != "pcd":
+                raise ValueError(f"n_chains is only used by method='pcd', not {self.method!r}.")
+
+    @classmethod
+    def build(cls, rule: LearningRule | None = None, **fields) -> LearningRule:
+        """``rule`` (default ``LearningRule()``) with ``fields`` replaced; unknown names are refused."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise TypeError(f"unknown learning setting(s) {unknown}; LearningRule has "
+                            f"{sorted(known)}.")
+        if rule is None:
+            return cls(**fields)
+        check_instance(rule, "rule", cls, "Build one with rbmtut.LearningRule(...).")
+        return dataclasses.replace(rule, **fields) if fields else rule
+
+    def for_model(self, rbm) -> LearningRule:
+        """This rule, checked against ``rbm``'s sizes."""
+        if self.method == "exact" and min(rbm.n_visible, rbm.n_hidden) > MAX_EXACT_UNITS:
+            raise ValueError(
+                "method='exact' enumerates a layer and needs one with at most "
+                f"{MAX_EXACT_UNITS} units; use 'cd' or 'pcd'.")
+        if self.method == "pcd" and self.n_chains is None:
+            raise ValueError("method='pcd' needs n_chains, an int >= 1 (usually the batch size).")
+        return self
+
+    @property
+    def momentum_value(self) -> float:
+        """The built-in rule's momentum (0.5 unless set)."""
+        return 0.5 if self.momentum is None else self.momentum
+
+    def first_learning_rate(self) -> float:
+        """The built-in rule's rate for epoch 0 (0.05 unless set)."""
+        rate = 0.05 if self.learning_rate is None else self.learning_rate
+        if callable(rate):
+            rate = rate(0)
+            if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > 0:
+                raise ValueError(f"the learning-rate schedule returned {rate!r} for epoch 0; "
+                                 "it must return a number > 0.")
+        return float(rate)
+
+    def build_optimizers(self, rbm) -> None:
+        """Build the fresh Keras optimizer(s) on the RBM's variables (checkpoints restore eagerly)."""
+        pairs = ([(self.optimizer, list(rbm.parameters), "optimizer")] if self.bias_optimizer is None
+                 else [(self.optimizer, [rbm.W], "optimizer"),
+                       (self.bias_optimizer, [rbm.b, rbm.c], "bias_optimizer")])
+        for optimizer, variables, name in pairs:
+            if optimizer.built:
+                raise ValueError(f"{name} is already built on other variables; pass a fresh "
+                                 "optimizer (one per trainer).")
+            optimizer.build(variables)
+
+    def fingerprint(self, rbm, seed: int) -> str:
+        """Everything a checkpoint must agree on to resume this run, as a string."""
+        def describe(value):
+            if isinstance(value, keras.optimizers.Optimizer):
+                config = {k: v for k, v in value.get_config().items() if k != "name"}  # automatic
+                return {"class": type(value).__name__, "config": config}
+            if callable(value):
+                return f"schedule {getattr(value, '__qualname__', type(value).__name__)}"
+            return value
+        fields = {f.name: describe(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        fields.update(seed=seed, rbm=[rbm.n_visible, rbm.n_hidden, rbm.dtype.name])
+        return json.dumps(fields, sort_keys=True, default=str)
