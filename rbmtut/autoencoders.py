@@ -18,7 +18,8 @@ import tensorflow as tf
 
 from ._loop import History, Trainer, check_optimizer, train_epochs
 from ._validation import (as_model_input, check_bool, check_callable, check_choice,
-                          check_float_dtype, check_instance, check_int, check_real)
+                          check_float_dtype, check_instance, check_int, check_real,
+                          check_seed)
 from .nn import ACTIVATIONS, activation as named_activation, bernoulli_cross_entropy, dense_variables
 from .regularizers import SPARSITY_PENALTIES
 from .saving import Saveable
@@ -66,7 +67,7 @@ class Autoencoder(Saveable, tf.Module):
         self._code = named_activation(self.code_activation, "code_activation")
         self._output = named_activation(output, "output")
         dtype = check_float_dtype(dtype)
-        rng = tf.random.Generator.from_seed(seed)
+        rng = tf.random.Generator.from_seed(check_seed(seed))
         self.encoder_weights, self.encoder_biases = dense_variables(sizes, rng, dtype, "encoder")
         if tied:
             self.decoder_weights = []

@@ -24,7 +24,7 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
-from ._validation import check_bool, check_instance, check_int, check_seed
+from ._validation import check_bool, check_instance, check_int, check_real, check_seed
 from .autoencoders import Autoencoder
 from .dbn import DBN
 
@@ -70,8 +70,8 @@ class RBFKernelSVC(ClassifierMixin, BaseEstimator):
             gamma = float(self.gamma)
         else:
             raise ValueError(f"gamma must be a positive float or 'scale'; got {self.gamma!r}.")
-        if not (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive int; got {self.batch_size!r}.")
+        check_int(self.batch_size, "batch_size", low=1)
+        check_real(self.C, "C", low=0.0, low_open=True)
         self.gamma_ = gamma
         self.svc_ = SVC(kernel="precomputed", C=self.C).fit(rbf_kernel(X, gamma=gamma), y)
         self.classes_ = self.svc_.classes_

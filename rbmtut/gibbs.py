@@ -83,6 +83,8 @@ def gibbs_chain(rbm: BernoulliRBM, v0, k, rng: tf.random.Generator, *, h0=None) 
     if not isinstance(k, (tf.Tensor, tf.Variable)):
         k = check_int(k, "k", low=1)
     first = gibbs_step(rbm, v0, rng, h=h0)
+    if isinstance(k, int) and k == 1:  # no loop at all: CD-1's update stays a straight graph
+        return first
 
     def body(i, state):
         return i + 1, gibbs_step(rbm, state.v, rng)

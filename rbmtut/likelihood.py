@@ -142,9 +142,8 @@ class AISResult(NamedTuple):
         (``log 100 = 4.6`` nats at 99%).  A log-likelihood computed with the
         true ``log Z`` is then at most the estimate plus that margin.
         """
-        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) \
-                or not 0 < confidence < 1:
-            raise ValueError(f"confidence must be a probability in (0, 1); got {confidence!r}.")
+        confidence = check_real(confidence, "confidence", low=0.0, high=1.0, low_open=True,
+                                high_open=True)
         return self.log_z + math.log1p(-confidence)
 
 
@@ -212,8 +211,8 @@ def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
     log_w = tf.zeros([n_runs], tf.float64)
     n_steps = tf.shape(betas)[0]
 
-    def body(k, v, log_w):
-        beta_prev, beta = betas[k - 1], betas[k]
+    def body(t, v, log_w):
+        beta_prev, beta = betas[t - 1], betas[t]
         a = tf.matmul(v, W) + c
         step = log_unnorm(a, v, beta) - log_unnorm(a, v, beta_prev)
         log_w += tf.cast(step, tf.float64)
@@ -221,10 +220,10 @@ def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
         h = sample_bernoulli(tf.sigmoid(beta * a), rng)
         v_logits = (1.0 - beta) * base_b + beta * (b + tf.matmul(h, W, transpose_b=True))
         v = sample_bernoulli(tf.sigmoid(v_logits), rng)
-        return k + 1, v, log_w
+        return t + 1, v, log_w
 
     _, _, log_w = tf.while_loop(
-        lambda k, *_: k < n_steps, body, (tf.constant(1), tf.cast(v, dtype), log_w)
+        lambda t, *_: t < n_steps, body, (tf.constant(1), tf.cast(v, dtype), log_w)
     )
     return log_w
 

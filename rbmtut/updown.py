@@ -34,7 +34,7 @@ from ._loop import History, Trainer, compile_step, train_epochs
 from ._validation import check_float_dtype, check_instance, check_int, check_real
 from .dbn import DBN, StackModel
 from .gibbs import gibbs_chain
-from .nn import logistic_pass
+from .nn import bernoulli_cross_entropy, logistic_pass
 from .rbm import BernoulliRBM
 
 __all__ = ["UntiedDBN", "UpDownStep", "UpDownTrainer", "fit_updown"]
@@ -205,9 +205,8 @@ class UpDownTrainer(Trainer):
         top.b.assign_add(eps * tf.reduce_mean(pen - neg_pen, axis=0))
         top.c.assign_add(eps * tf.reduce_mean(wake_top - neg_top, axis=0))
 
-        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=wake_logits[0])
         return UpDownStep(wake, wake_top, neg_pen, neg_top, sleep,
-                          tf.reduce_mean(tf.reduce_sum(cross_entropy, axis=1)))
+                          bernoulli_cross_entropy(v, wake_logits[0]))
 
     def update_step(self, v) -> tf.Tensor:
         """:meth:`update`'s reconstruction diagnostic."""

@@ -3,7 +3,7 @@
 The rules (see the API page): every module imports only modules below it in
 :data:`LAYERS` (generic code at the bottom, the subject above it); no module
 imports another module's private name; nothing in the core imports
-``rbmtut.book``; each module stays readable in one sitting; and the chapters
+``rbmtut.book`` (``test_packaging`` checks that ``import rbmtut`` loads none of it); each module stays readable in one sitting; and the chapters
 show public code only.
 """
 
@@ -108,19 +108,6 @@ def test_no_private_name_crosses_modules(name):
 def test_modules_stay_short(name):
     lines = MODULES[name].read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_LINES, f"{name} has {lines} lines (at most {MAX_LINES})"
-
-
-def test_importing_rbmtut_does_not_load_the_book_plumbing():
-    import subprocess
-    import sys
-
-    code = ("import sys, rbmtut; "
-            "print(sorted(m for m in sys.modules if m.startswith('rbmtut.book')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3",
-                                                     **__import__("os").environ})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_the_main_models_and_fitters_are_at_the_top_level():

@@ -37,7 +37,7 @@ def test_bad_input_is_rejected(digits):
         RBFKernelSVC(gamma="auto").fit(x, y)
     with pytest.raises(ValueError, match="gamma must be a positive float"):
         RBFKernelSVC(gamma=-1.0).fit(x, y)
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
         RBFKernelSVC(batch_size=0).fit(x, y)
     with pytest.raises(ValueError, match="NaN"):
         RBFKernelSVC().fit(np.where(x == x.max(), np.nan, x), y)

@@ -181,7 +181,7 @@ def test_uneven_splits_and_misplaced_variables_are_refused(strategy):
     with pytest.raises(ValueError, match="DistributedRBMTrainer"):
         learning.RBMTrainer(rbm)  # the RBM's variables are mirrored
     with pytest.raises(ValueError, match="inside `with strategy.scope"):
-        DistributedRBMTrainer(BernoulliRBM(16, 8))
+        DistributedRBMTrainer(rbm)  # the scope's RBM, but the trainer built outside it
     with pytest.raises(ValueError, match="build the RBM inside"):
         fitting.fit_rbm(outside, X, batch_size=10, strategy=strategy, progress=False)
     with pytest.raises(ValueError, match="does not split evenly over 2 replicas"):

@@ -39,8 +39,10 @@ def test_stochastic_pseudo_likelihood_is_unbiased(small_rbm):
     std_err = rows.std() / np.sqrt(len(rows))
     estimate = likelihood.pseudo_log_likelihood(small_rbm, v, stochastic=True, seed=1).numpy()
     assert abs(estimate - exact) < 4 * std_err + 1e-9
+    # The noise comes from an int seed; a generator (the old rng=) is refused.
     with pytest.raises(TypeError, match="seed"):
-        likelihood.pseudo_log_likelihood(small_rbm, v, stochastic=True, seed=tf.random.Generator.from_seed(1))
+        likelihood.pseudo_log_likelihood(small_rbm, v, stochastic=True,
+                                         seed=tf.random.Generator.from_seed(1))
 
 
 def test_reconstruction_cross_entropy_matches_numpy():
@@ -137,8 +139,11 @@ def test_ais_lower_bound_holds_with_the_stated_probability():
     assert np.mean(bounds > exact) <= 0.1 + 3 * np.sqrt(0.1 * 0.9 / 300)
     # The estimate itself is too high in a good share of replicates: the margin is needed.
     assert np.mean(log_z > exact) > 0.1
-    for bad in (0, 1, 1.5, True, "0.9"):
+    for bad in (0, 1, 1.5):  # numbers outside (0, 1)
         with pytest.raises(ValueError, match="confidence"):
+            results[0].log_z_lower_bound(bad)
+    for bad in (True, "0.9"):  # not numbers at all
+        with pytest.raises(TypeError, match="confidence"):
             results[0].log_z_lower_bound(bad)
 
 

@@ -139,7 +139,8 @@ def test_makefile_and_ci_entry_point():
 
 def test_package_imports_in_a_fresh_interpreter(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-c", "import rbmtut; print(rbmtut.__version__)"],
+        [sys.executable, "-c", "import sys, rbmtut; print(rbmtut.__version__); "
+         "print(sorted(m for m in sys.modules if m.startswith('rbmtut.book')))"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -147,4 +148,6 @@ def test_package_imports_in_a_fresh_interpreter(tmp_path):
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == _pyproject()["project"]["version"]
+    version, book_modules = result.stdout.strip().splitlines()[-2:]
+    assert version == _pyproject()["project"]["version"]
+    assert book_modules == "[]", "import rbmtut must not load the book's plumbing"

@@ -19,6 +19,8 @@ import platform
 import time
 from typing import Callable, NamedTuple
 
+from .._validation import check_int
+
 __all__ = [
     "Timing", "best_of", "interleaved", "no_retracing", "cpu_elsewhere", "Measurement", "Benchmark",
     "Machine", "machine",
@@ -79,8 +81,7 @@ def interleaved(runs: dict, *, repeats: int = 3, untraced=()) -> dict[str, Timin
     Returns:
         name -> :class:`Timing`.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be an int >= 1; got {repeats!r}.")
+    repeats = check_int(repeats, "repeats", low=1)
     pairs = {name: entry if isinstance(entry, tuple) else (entry, None) for name, entry in runs.items()}
     for run, warmup in pairs.values():
         (warmup or run)()
