@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._loop import History, epoch_orders, train_epochs
-from ._validation import check_instance, check_int
+from ._validation import check_bool, check_instance, check_int
 from .distribute import DistributedRBMTrainer
 from .learning import RBMTrainer
 from .learning_rule import LearningRule
@@ -33,20 +33,22 @@ __all__ = ["History", "epoch_orders", "train_epochs", "default_monitors", "check
 MONITOR_ROWS = {"reconstruction": 1000, "pseudo_log_likelihood": 100}
 
 
-def default_monitors(data, *, prefix: str = "") -> dict[str, Callable]:
+def default_monitors(data, *, prefix: str = "",
+                     pseudo_likelihood: bool = True) -> dict[str, Callable]:
     """Reconstruction cross-entropy (and, for binary data, pseudo-log-likelihood) on ``data``.
 
     Uses the first 1,000 rows for the reconstruction and the first 100 for the
     exact pseudo-log-likelihood (a few hundred milliseconds an epoch for an
-    MNIST-sized RBM).  Keys are ``prefix + "reconstruction"`` and ``prefix +
-    "pseudo_log_likelihood"``.
+    MNIST-sized RBM; ``pseudo_likelihood=False`` leaves it out).  Keys are
+    ``prefix + "reconstruction"`` and ``prefix + "pseudo_log_likelihood"``.
     """
     check_instance(prefix, "prefix", str)
     data = np.asarray(data)
     monitors = {prefix + "reconstruction":
                 lambda rbm, d=data[:MONITOR_ROWS["reconstruction"]]: reconstruction_cross_entropy(rbm, d)}
     few = data[:MONITOR_ROWS["pseudo_log_likelihood"]]
-    if few.size and np.all((few == 0) | (few == 1)):  # pseudo-likelihood needs bits
+    if check_bool(pseudo_likelihood, "pseudo_likelihood") and few.size \
+            and np.all((few == 0) | (few == 1)):  # pseudo-likelihood needs bits
         monitors[prefix + "pseudo_log_likelihood"] = lambda rbm: pseudo_log_likelihood(rbm, few)
     return monitors
 

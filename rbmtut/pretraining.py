@@ -124,9 +124,11 @@ def fit_dbn(dbn: DBN, x, rule: LearningRule | list | None = None, *, epochs=10, 
         seed: one seed; layer l trains with ``derive_seeds(seed, 2L)[l]`` and
             samples its output with ``derive_seeds(seed, 2L)[L + l]``.
         monitors: per layer, name -> ``f(rbm) -> number``; default (None):
-            :func:`rbmtut.fitting.default_monitors` of each layer's training
-            data (keys ``training_...``; under ``"simultaneous"`` only layer
-            0's, the only layer whose data stay fixed); ``{}`` for none.
+            the reconstruction cross-entropy of each layer's training data
+            (:func:`rbmtut.fitting.default_monitors` without the costlier
+            pseudo-likelihood; key ``training_reconstruction``; under
+            ``"simultaneous"`` layer 0's only, the one layer whose data stay
+            fixed); ``{}`` for none.
         progress: progress bars over layers and epochs.
         **rule_fields: fields of ``LearningRule`` (one value, or one per RBM).
 
@@ -179,7 +181,9 @@ def fit_dbn(dbn: DBN, x, rule: LearningRule | list | None = None, *, epochs=10, 
 
 
 def _monitors_for(monitors, data):
-    return default_monitors(data, prefix="training_") if monitors is None else monitors
+    if monitors is None:
+        return default_monitors(data, prefix="training_", pseudo_likelihood=False)
+    return monitors
 
 
 def _layerwise(data, trainers, settings, sample_seeds, progress):
