@@ -36,7 +36,9 @@ class MNIST(NamedTuple):
     x_test: np.ndarray
     #: Test labels, uint8 0..9, shape (n_test,).
     y_test: np.ndarray
-    #: Where the arrays came from, e.g. ``"Keras cache (/home/me/.keras/...)"``.
+    #: Where the arrays came from, named by the setting that found them rather
+    #: than by this machine's paths, e.g. ``"Keras cache (~/.keras/datasets/mnist.npz)"``
+    #: or ``"RBMTUT_DATA_DIR ($RBMTUT_DATA_DIR/mnist.npz)"``.
     source: str
 
 
@@ -44,6 +46,12 @@ def keras_cache_path() -> str:
     """Return the path where Keras caches MNIST (``$KERAS_HOME`` or ``~/.keras``)."""
     home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
     return os.path.abspath(os.path.join(os.path.expanduser(home), "datasets", "mnist.npz"))
+
+
+def keras_cache_name() -> str:
+    """The Keras cache's file as a reader would write it, without this machine's paths."""
+    home = "$KERAS_HOME" if os.environ.get("KERAS_HOME") else "~/.keras"
+    return f"{home}/datasets/mnist.npz"
 
 
 def load_mnist(*, data_dir: str | os.PathLike | None = None, url: str | None = None,
@@ -89,11 +97,12 @@ def load_mnist(*, data_dir: str | os.PathLike | None = None, url: str | None = N
     if folder:
         path = os.path.abspath(os.path.join(os.path.expanduser(folder), "mnist.npz"))
         if os.path.isfile(path):
-            return _report(read_npz(path, path), f"{label} ({path})", say)
+            where = "$RBMTUT_DATA_DIR" if data_dir is None else "<data_dir>"
+            return _report(read_npz(path, path), f"{label} ({where}/mnist.npz)", say)
         say(f"MNIST: {label} is set but {path} does not exist; looking elsewhere.")
     cache = keras_cache_path()
     if os.path.isfile(cache):
-        return _report(read_npz(cache, cache), f"Keras cache ({cache})", say)
+        return _report(read_npz(cache, cache), f"Keras cache ({keras_cache_name()})", say)
     url = url or os.environ.get("RBMTUT_MNIST_URL") or MNIST_URL
     offline = os.environ.get("RBMTUT_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
     body = download(url, sha256, timeout, say) if allow_download and not offline else None

@@ -108,11 +108,21 @@ def test_env_dir_tier(tmp_path, monkeypatch, capsys):
     path = _write_npz(tmp_path / "d" / "mnist.npz", arrays)
     monkeypatch.setenv("RBMTUT_DATA_DIR", str(path.parent))
     result = data.load_mnist()
-    assert result.source == f"RBMTUT_DATA_DIR ({path})"
+    assert result.source == "RBMTUT_DATA_DIR ($RBMTUT_DATA_DIR/mnist.npz)"
     assert capsys.readouterr().out == f"MNIST: {result.source}\n"
     for key in ("x_train", "y_train", "x_test", "y_test"):
         np.testing.assert_array_equal(getattr(result, key), arrays[key])
         assert getattr(result, key).dtype == np.uint8
+
+
+def test_sources_never_name_this_machines_paths(tmp_path, monkeypatch):
+    """The source lands in the published book: it names settings, not folders."""
+    path = _write_npz(tmp_path / "d" / "mnist.npz", _fake_mnist())
+    monkeypatch.setenv("RBMTUT_DATA_DIR", str(path.parent))
+    assert str(tmp_path) not in data.load_mnist(verbose=False).source
+    monkeypatch.delenv("RBMTUT_DATA_DIR")
+    _write_npz(_cache_dir(tmp_path) / "mnist.npz", _fake_mnist())
+    assert str(tmp_path) not in data.load_mnist(verbose=False).source
 
 
 def test_data_dir_argument_beats_env_and_cache(tmp_path, monkeypatch):
@@ -121,7 +131,7 @@ def test_data_dir_argument_beats_env_and_cache(tmp_path, monkeypatch):
     arg = _write_npz(tmp_path / "arg" / "mnist.npz", _fake_mnist(n_train=30))
     monkeypatch.setenv("RBMTUT_DATA_DIR", str(tmp_path / "env"))
     result = data.load_mnist(data_dir=arg.parent, verbose=False)
-    assert result.source == f"data_dir ({arg})"
+    assert result.source == "data_dir (<data_dir>/mnist.npz)"
     assert result.x_train.shape == (30, 28, 28)
 
 
@@ -129,7 +139,7 @@ def test_env_dir_without_file_falls_through_to_cache(tmp_path, monkeypatch, caps
     monkeypatch.setenv("RBMTUT_DATA_DIR", str(tmp_path / "empty"))
     cache = _write_npz(_cache_dir(tmp_path) / "mnist.npz", _fake_mnist())
     result = data.load_mnist()
-    assert result.source == f"Keras cache ({cache})"
+    assert result.source == "Keras cache ($KERAS_HOME/datasets/mnist.npz)"
     assert "does not exist" in capsys.readouterr().out
 
 
@@ -143,7 +153,7 @@ def test_keras_cache_tier_under_home(tmp_path, monkeypatch):
     monkeypatch.delenv("KERAS_HOME")
     cache = _write_npz(tmp_path / "home" / ".keras" / "datasets" / "mnist.npz", _fake_mnist())
     result = data.load_mnist(verbose=False)
-    assert result.source == f"Keras cache ({cache})"
+    assert result.source == "Keras cache (~/.keras/datasets/mnist.npz)"
     assert result.y_test.shape == (10,)
 
 
@@ -205,7 +215,7 @@ def test_download_success_is_atomic(tmp_path, monkeypatch, server):
     assert dst == str(cache) and os.path.dirname(src) == str(cache.parent)
     # The second call finds the cached copy and does not download again.
     server.files.clear()
-    assert data.load_mnist(verbose=False).source == f"Keras cache ({cache})"
+    assert data.load_mnist(verbose=False).source == "Keras cache ($KERAS_HOME/datasets/mnist.npz)"
 
 
 def test_download_url_from_environment(tmp_path, monkeypatch, server):
