@@ -3,7 +3,8 @@
 The package behind the rbmtut book.  One concept per module, in dependency
 order (each module imports only those above it):
 
-- :mod:`rbmtut.nn`: binary units, activations, dense layers, the Bernoulli cross-entropy;
+- :mod:`rbmtut.nn`: binary units, activations, dense layers, the Bernoulli
+  cross-entropy;
 - :mod:`rbmtut.data`: MNIST (four-tier lookup), binarisation, toy sets;
 - :mod:`rbmtut.gibbs`: block Gibbs steps, k-step and persistent chains;
 - :mod:`rbmtut.rbm`: the Bernoulli RBM (energy, free energy, conditionals, sampling);
@@ -14,8 +15,9 @@ order (each module imports only those above it):
 - :mod:`rbmtut.distribute`: the multi-device trainer, same noise as one device;
 - :mod:`rbmtut.fitting`: ``fit_rbm``, monitors and checkpoints;
 - :mod:`rbmtut.keras_rbm`: an RBM that trains with Keras ``model.fit``;
-- :mod:`rbmtut.autoencoders` and :mod:`rbmtut.regularizers`: dense autoencoders,
-  corruption and sparsity; :mod:`rbmtut.pca`: the linear baseline;
+- :mod:`rbmtut.autoencoders`, :mod:`rbmtut.autoencoder_training` and
+  :mod:`rbmtut.regularizers`: dense autoencoders, their training, corruption
+  and sparsity; :mod:`rbmtut.pca`: the linear baseline;
 - :mod:`rbmtut.dbn`, :mod:`rbmtut.pretraining`, :mod:`rbmtut.updown`: deep belief
   nets, greedy pretraining, up-down fine-tuning;
 - :mod:`rbmtut.vae`: the variational autoencoder, ELBO and IWAE bounds;
@@ -33,11 +35,13 @@ benchmarks; nothing above imports it.
 
 __version__ = "0.1.0"
 
-from . import (autoencoders, classifiers, data, dbn, distribute, exact, features, fitting, gibbs,
-               hashing, keras_rbm, learning, learning_rule, likelihood, nn, pca, plotting,
-               pretraining, rbm, regularizers, saving, updown, vae)
+from . import (autoencoder_training, autoencoders, classifiers, data, dbn, distribute,
+               exact, features, fitting, gibbs, hashing, keras_rbm, learning,
+               learning_rule, likelihood, nn, pca, plotting, pretraining, rbm,
+               regularizers, saving, updown, vae)
 from ._loop import History, train_epochs
-from .autoencoders import Autoencoder, fit_autoencoder
+from .autoencoder_training import fit_autoencoder
+from .autoencoders import Autoencoder
 from .data import load_mnist
 from .dbn import DBN
 from .fitting import fit_rbm
@@ -55,7 +59,8 @@ __all__ = [
     "DBN", "fit_dbn", "UntiedDBN", "UpDownTrainer", "fit_updown",
     "Autoencoder", "fit_autoencoder", "VAE", "fit_vae", "load_mnist", "load_model",
     # modules
-    "autoencoders", "classifiers", "data", "dbn", "distribute", "exact", "features", "fitting",
-    "gibbs", "hashing", "keras_rbm", "learning", "learning_rule", "likelihood", "nn", "pca",
-    "plotting", "pretraining", "rbm", "regularizers", "saving", "updown", "vae",
+    "autoencoder_training", "autoencoders", "classifiers", "data", "dbn", "distribute",
+    "exact", "features", "fitting", "gibbs", "hashing", "keras_rbm", "learning",
+    "learning_rule", "likelihood", "nn", "pca", "plotting", "pretraining", "rbm",
+    "regularizers", "saving", "updown", "vae",
 ]

@@ -1,13 +1,12 @@
-"""The one training loop: seeded epoch orders, compiled epochs, trainers and ``History``.
+"""The one training loop: seeded epoch orders, compiled epochs, trainers, ``History``.
 
-Every model family trains the same way.  A *trainer* knows how to make one
-update on a batch (:meth:`Trainer.update_step`); :func:`train_epochs` runs it
-for whole epochs, each epoch one compiled ``tf.while_loop`` over the batches
-of a seeded shuffle, and records a :class:`History`.  Epoch ``e`` of a
-trainer with seed ``s`` always visits the examples in the same order, so a
-run stopped, checkpointed and resumed equals a run straight through
-(chapter 3, ``03_tf2_surrogate_loss``).  The trainer knows nothing of the
-loop, and the loop nothing of the model.
+Every model family trains the same way.  A *trainer* knows how to make one update on a
+batch (:meth:`Trainer.update_step`); :func:`train_epochs` runs it for whole epochs, each
+epoch one compiled ``tf.while_loop`` over the batches of a seeded shuffle, and records
+a :class:`History`.  Epoch ``e`` of a trainer with seed ``s`` always visits the
+examples in the same order, so a run stopped, checkpointed and resumed equals a run
+straight through (chapter 3, ``03_tf2_surrogate_loss``).  The trainer knows nothing of
+the loop, and the loop nothing of the model.
 """
 
 from __future__ import annotations
@@ -21,11 +20,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from ._validation import check_bool, check_callable, check_instance, check_int, check_seed
+from ._validation import (check_bool, check_callable, check_instance, check_int,
+                          check_seed)
 
-__all__ = ["History", "compile_step", "derive_seeds", "epoch_orders", "mean_over_batches",
-           "check_optimizer",
-           "Trainer", "train_epochs"]
+__all__ = ["History", "compile_step", "derive_seeds", "epoch_orders",
+           "mean_over_batches", "check_optimizer", "Trainer", "train_epochs"]
 
 
 @dataclasses.dataclass
@@ -62,12 +61,14 @@ class History:
 
     @property
     def total_seconds(self) -> float:
-        """``wall_seconds`` if the run was timed as a whole, else the sum of the epochs'."""
-        return self.wall_seconds if self.wall_seconds is not None else float(sum(self.seconds))
+        """``wall_seconds`` if the whole run was timed, else the sum of the epochs'."""
+        return (self.wall_seconds if self.wall_seconds is not None
+                else float(sum(self.seconds)))
 
     def __getitem__(self, key: str) -> list:
         if key not in self.metrics:
-            raise KeyError(f"no metric {key!r} in this history; it has {sorted(self.metrics)}.")
+            raise KeyError(
+                f"no metric {key!r} in this history; it has {sorted(self.metrics)}.")
         return self.metrics[key]
 
     def keys(self):
@@ -88,7 +89,8 @@ def compile_step(fn: Callable, *, jit_compile: bool = False):
 
 
 def derive_seeds(seed: int, n: int) -> list[int]:
-    """``n`` distinct, well-mixed seeds from one (NumPy ``SeedSequence``); same seed, same list."""
+    """``n`` distinct, well-mixed seeds from one (NumPy ``SeedSequence``);
+    same seed, same list."""
     n = check_int(n, "n", low=0)
     return [int(s) for s in np.random.SeedSequence(check_seed(seed)).generate_state(n)]
 
@@ -114,8 +116,8 @@ def epoch_orders(n_examples: int, batch_size: int, seed: int, *, first_epoch: in
     n_examples = check_int(n_examples, "n_examples", low=1)
     batch_size = check_int(batch_size, "batch_size", low=1)
     if batch_size > n_examples:
-        raise ValueError(f"batch_size must be at most the number of examples, {n_examples}; "
-                         f"got {batch_size}.")
+        raise ValueError("batch_size must be at most the number of examples, "
+                         f"{n_examples}; got {batch_size}.")
     first_epoch = check_int(first_epoch, "first_epoch", low=0)
     epochs = check_int(epochs, "epochs", low=0)
     return _orders(n_examples, batch_size, check_seed(seed), first_epoch, epochs)
@@ -132,7 +134,8 @@ def _orders(n_examples, batch_size, seed, first_epoch, epochs):
 
 
 def mean_over_batches(update: Callable, data, order, *, shape=()) -> tf.Tensor:
-    """Run ``update(data[order[i]])`` for every row ``i`` of ``order`` in one ``tf.while_loop``.
+    """Run ``update(data[order[i]])`` for every row ``i`` of ``order``
+    in one ``tf.while_loop``.
 
     The loop over batches stays inside the graph, so a compiled epoch never
     returns to Python between updates.
@@ -156,19 +159,18 @@ def mean_over_batches(update: Callable, data, order, *, shape=()) -> tf.Tensor:
         return i + 1, total + update(batch)
 
     _, total = tf.while_loop(
-        lambda i, _: i < n_batches, body, (tf.constant(0), tf.zeros(shape, dtype))
-    )
+        lambda i, _: i < n_batches, body, (tf.constant(0), tf.zeros(shape, dtype)))
     return total * (1.0 / tf.cast(n_batches, dtype))
 
 
 class Trainer(tf.Module):
-    """What every trainer shares: a seed, a generator, an epoch counter and compiled steps.
+    """What every trainer shares: a seed, a generator, an epoch counter
+    and compiled steps.
 
-    A subclass says how to make one update (:meth:`update_step`), which values
-    it returns (``metric_names``), which model it trains (``model``) and how
-    to check a training set (:meth:`prepare`).  Everything else — compiled
-    steps and epochs, the epoch counter that checkpoints carry, the
-    per-epoch hooks — is here.
+    A subclass says how to make one update (:meth:`update_step`), which values it
+    returns (``metric_names``), which model it trains (``model``) and how to check a
+    training set (:meth:`prepare`).  Everything else — compiled steps and epochs, the
+    epoch counter that checkpoints carry, the per-epoch hooks — is here.
 
     Args:
         seed: seeds the trainer's ``tf.random.Generator`` (``rng``) and the
@@ -181,18 +183,21 @@ class Trainer(tf.Module):
     #: Names of the values :meth:`update_step` returns (one name: a scalar).
     metric_names: tuple = ("loss",)
 
-    def __init__(self, *, seed: int = 0, compile: bool = True, jit_compile: bool = False,
-                 name: str | None = None):
+    def __init__(self, *, seed: int = 0, compile: bool = True,
+                 jit_compile: bool = False, name: str | None = None):
         super().__init__(name=name)
         self.seed = check_seed(seed)
-        compile, jit_compile = check_bool(compile, "compile"), check_bool(jit_compile, "jit_compile")
+        compile = check_bool(compile, "compile")
+        jit_compile = check_bool(jit_compile, "jit_compile")
         if jit_compile and not compile:
             raise ValueError("jit_compile=True needs compile=True.")
         self.completed_epochs = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.rng = tf.random.Generator.from_seed(self.seed)
-        wrap = (lambda f: compile_step(f, jit_compile=jit_compile)) if compile else (lambda f: f)
+        wrap = ((lambda f: compile_step(f, jit_compile=jit_compile)) if compile
+                else (lambda f: f))
         # Public, so that benchmarks can check they trace once.
-        self.compiled_step, self.compiled_epoch = wrap(self.update_step), wrap(self._epoch)
+        self.compiled_step = wrap(self.update_step)
+        self.compiled_epoch = wrap(self._epoch)
 
     @property
     def model(self) -> tf.Module:
@@ -208,7 +213,7 @@ class Trainer(tf.Module):
         raise NotImplementedError
 
     def step(self, batch) -> tf.Tensor:
-        """One update on ``batch`` (checked like the training set); returns its values."""
+        """One update on ``batch`` (checked like training data); returns its values."""
         return self.compiled_step(self.prepare(batch, "batch"))
 
     def _epoch(self, data, order):
@@ -239,7 +244,8 @@ class Trainer(tf.Module):
             data = self.prepare(data)
         order = tf.convert_to_tensor(order, dtype=tf.int32)
         if order.shape.rank != 2:
-            raise ValueError(f"order must be (n_batches, batch_size); got shape {order.shape}.")
+            raise ValueError(
+                f"order must be (n_batches, batch_size); got shape {order.shape}.")
         self.begin_epoch()
         values = self.compiled_epoch(data, order)
         self.end_epoch()
@@ -247,23 +253,25 @@ class Trainer(tf.Module):
 
 
 def check_optimizer(optimizer, name: str = "optimizer"):
-    """A Keras optimizer: ``optimizer`` itself, or ``keras.optimizers.Adam(1e-3)`` for None."""
+    """A Keras optimizer: ``optimizer`` itself,
+    or ``keras.optimizers.Adam(1e-3)`` for None."""
     import keras
 
     if optimizer is None:
         return keras.optimizers.Adam(1e-3)
     return check_instance(optimizer, name, keras.optimizers.Optimizer,
                           "Pass an optimizer object, e.g. keras.optimizers.Adam(1e-3).",
-                               what="keras.optimizers.Optimizer")
+                          what="keras.optimizers.Optimizer")
 
 
 def _check_monitors(monitors) -> dict:
     if monitors is None:
         return {}
     if not isinstance(monitors, dict):
-        raise TypeError("monitors must be a dict: name -> function(model) -> number, e.g. "
-                        "{'recon': lambda m: reconstruction_cross_entropy(m, x_valid)}; got "
-                        f"{type(monitors).__name__}.")
+        raise TypeError(
+            "monitors must be a dict: name -> function(model) -> number, e.g. "
+            "{'recon': lambda m: reconstruction_cross_entropy(m, x_valid)}; got "
+            f"{type(monitors).__name__}.")
     for key, monitor in monitors.items():
         check_instance(key, "each monitor's name", str)
         check_callable(monitor, f"monitors[{key!r}]", "model -> number")
@@ -274,7 +282,7 @@ def train_epochs(trainer: Trainer, x, *, epochs: int, batch_size: int = 100,
                  shuffle_seed: int | None = None, monitors: dict | None = None,
                  callback: Callable | None = None, checkpoint=None,
                  progress: bool = True, desc: str | None = None) -> History:
-    """Run ``epochs`` more epochs of ``trainer`` on ``x``; return their :class:`History`.
+    """Run ``epochs`` more epochs of ``trainer`` on ``x``; return a :class:`History`.
 
     By default the shuffles are the trainer's: seeded by ``trainer.seed`` and
     continuing from ``trainer.completed_epochs``, so N epochs, a checkpoint
@@ -296,23 +304,28 @@ def train_epochs(trainer: Trainer, x, *, epochs: int, batch_size: int = 100,
     Returns:
         A :class:`History` of these epochs.
     """
-    check_instance(trainer, "trainer", Trainer, "Build one, e.g. rbmtut.RBMTrainer(rbm).")
+    check_instance(trainer, "trainer", Trainer,
+                   "Build one, e.g. rbmtut.RBMTrainer(rbm).")
     epochs = check_int(epochs, "epochs", low=0)
     batch_size = check_int(batch_size, "batch_size", low=1)
     monitors = _check_monitors(monitors)
     if callback is not None:
         check_callable(callback, "callback", "(epoch, model, values) -> None")
     if checkpoint is not None:
-        check_instance(checkpoint, "checkpoint", tf.train.CheckpointManager,
-                       "Make one with rbmtut.fitting.checkpoint_manager(trainer, directory).")
+        check_instance(
+            checkpoint, "checkpoint", tf.train.CheckpointManager,
+            "Make one with rbmtut.fitting.checkpoint_manager(trainer, directory).")
     progress = check_bool(progress, "progress")
     data = trainer.prepare(x)
     n_rows = int(tf.nest.flatten(data)[0].shape[0])
     if batch_size > n_rows:
-        raise ValueError(f"batch_size must be at most len(x) = {n_rows}; got {batch_size}.")
-    done = int(trainer.completed_epochs.numpy())  # .numpy(): a MirroredVariable has no int()
+        raise ValueError(
+            f"batch_size must be at most len(x) = {n_rows}; got {batch_size}.")
+    # .numpy(): a MirroredVariable has no int()
+    done = int(trainer.completed_epochs.numpy())
     if shuffle_seed is None:
-        orders = epoch_orders(n_rows, batch_size, trainer.seed, first_epoch=done, epochs=epochs)
+        orders = epoch_orders(n_rows, batch_size, trainer.seed, first_epoch=done,
+                              epochs=epochs)
     else:
         orders = epoch_orders(n_rows, batch_size, shuffle_seed, epochs=epochs)
     names, model = trainer.metric_names, trainer.model

@@ -21,8 +21,8 @@ __all__ = ["KEYS", "read_npz", "download", "save_atomically"]
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 
-_REPLACE = ("Delete or replace it with the mnist.npz that keras.datasets.mnist downloads "
-            "(keys x_train, y_train, x_test, y_test; uint8).")
+_REPLACE = ("Delete or replace it with the mnist.npz that keras.datasets.mnist "
+            "downloads (keys x_train, y_train, x_test, y_test; uint8).")
 
 
 def read_npz(file, name: str, advice: str = _REPLACE) -> dict[str, np.ndarray]:
@@ -63,10 +63,12 @@ def download(url: str, expected: str, timeout: float, say) -> bytes | None:
     """
     state = {"progress": time.monotonic(), "body": None, "error": None}
     finished = threading.Event()
-    threading.Thread(target=_fetch, args=(url, timeout, state, finished), daemon=True).start()
+    threading.Thread(target=_fetch, args=(url, timeout, state, finished),
+                     daemon=True).start()
     while not finished.wait(max(0.0, state["progress"] + timeout - time.monotonic())):
         if time.monotonic() - state["progress"] >= timeout:
-            say(f"MNIST: no answer from {url} within {timeout:g} s; skipping the download.")
+            say(f"MNIST: no answer from {url} within {timeout:g} s; "
+                "skipping the download.")
             return None
     if state["error"] is not None:
         say(f"MNIST: could not download {url} ({state['error']}); skipping it.")
@@ -74,9 +76,9 @@ def download(url: str, expected: str, timeout: float, say) -> bytes | None:
     actual = hashlib.sha256(state["body"]).hexdigest()
     if actual != expected.lower():
         raise ValueError(
-            f"The file downloaded from {url} has sha256 {actual}, but {expected.lower()} "
-            "was expected; it was not saved. Try again later, or fetch mnist.npz "
-            "yourself and set RBMTUT_DATA_DIR to its folder.")
+            f"The file downloaded from {url} has sha256 {actual}, but "
+            f"{expected.lower()} was expected; it was not saved. Try again later, or "
+            "fetch mnist.npz yourself and set RBMTUT_DATA_DIR to its folder.")
     return state["body"]
 
 

@@ -1,4 +1,5 @@
-"""Seeds at the entry points, generators inside: compiled functions called with an int seed."""
+"""Seeds at the entry points, generators inside: compiled functions called with
+an int seed."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class SeededFunction:
 
     Args:
         fn: ``fn(*args, rng) -> tensors``.
-        compile: compile ``fn`` (False: it is a ``tf.function`` already, or runs eagerly).
+        compile: compile ``fn`` (False: it is a ``tf.function``
+            already, or runs eagerly).
     """
 
     def __init__(self, fn: Callable, *, compile: bool = True):
@@ -32,7 +34,8 @@ class SeededFunction:
         self._rng: tf.random.Generator | None = None
 
     def generator(self, seed: int) -> tf.random.Generator:
-        """The generator in the state ``tf.random.Generator.from_seed(seed)`` starts in."""
+        """The generator in the state
+        ``tf.random.Generator.from_seed(seed)`` starts in."""
         seed = check_seed(seed)
         if tf.distribute.has_strategy():
             return tf.random.Generator.from_seed(seed)

@@ -20,7 +20,8 @@ import tensorflow as tf
 
 __all__ = [
     "MAX_SEED", "check_int", "check_seed", "check_real", "check_bool", "check_choice",
-    "check_instance", "check_callable", "check_float_dtype", "check_matrix", "as_model_input",
+    "check_instance", "check_callable", "check_float_dtype", "check_matrix",
+    "as_model_input",
 ]
 
 #: Seeds are non-negative and fit in a signed 64-bit integer (TensorFlow's seed type).
@@ -28,13 +29,17 @@ MAX_SEED = 2**63 - 1
 
 
 def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return (isinstance(value, (int, np.integer))
+            and not isinstance(value, (bool, np.bool_)))
 
 
-def check_int(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
-    """``value`` as a Python int in ``[low, high]``; TypeError unless it is an int (not a bool)."""
+def check_int(value, name: str, *, low: int | None = None,
+              high: int | None = None) -> int:
+    """``value`` as a Python int in ``[low, high]``; TypeError unless it is an int
+    (not a bool)."""
     if not _is_int(value):
-        raise TypeError(f"{name} must be an int; got {value!r} ({type(value).__name__}).")
+        raise TypeError(f"{name} must be an int; "
+                        f"got {value!r} ({type(value).__name__}).")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
         if high is None:
@@ -50,10 +55,11 @@ def check_int(value, name: str, *, low: int | None = None, high: int | None = No
 def check_seed(seed, name: str = "seed") -> int:
     """A seed: an int in ``[0, 2**63 - 1]``; e.g. ``seed=0``."""
     if not _is_int(seed):
-        raise TypeError(f"{name} must be an int in [0, 2**63 - 1], e.g. {name}=0; got {seed!r} "
-                        f"({type(seed).__name__}).")
+        raise TypeError(f"{name} must be an int in [0, 2**63 - 1], e.g. {name}=0; "
+                        f"got {seed!r} ({type(seed).__name__}).")
     if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"{name} must be an int in [0, 2**63 - 1], e.g. {name}=0; got {seed}.")
+        raise ValueError(f"{name} must be an int in [0, 2**63 - 1], e.g. {name}=0; "
+                         f"got {seed}.")
     return int(seed)
 
 
@@ -61,7 +67,8 @@ def check_real(value, name: str, *, low: float | None = None, high: float | None
                low_open: bool = False, high_open: bool = False) -> float:
     """``value`` as a finite Python float within the given bounds (open or closed)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r} ({type(value).__name__}).")
+        raise TypeError(f"{name} must be a real number; "
+                        f"got {value!r} ({type(value).__name__}).")
     value = float(value)
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
@@ -70,7 +77,8 @@ def check_real(value, name: str, *, low: float | None = None, high: float | None
         right = "" if high is None else f"{high:g}" + (")" if high_open else "]")
         where = (f"in {left}, {right}" if low is not None and high is not None
                  else f"{'>' if low_open else '>='} {low:g}" if low is not None
-                 else f"{'<' if high_open else '<='} {high:g}" if high is not None else "finite")
+                 else f"{'<' if high_open else '<='} {high:g}" if high is not None
+                 else "finite")
         raise ValueError(f"{name} must be a finite number {where}; got {value!r}.")
     return value
 
@@ -92,17 +100,20 @@ def check_choice(value, name: str, options) -> str:
 
 
 def check_instance(value, name: str, types, hint: str = "", *, what: str | None = None):
-    """``value`` if it is an instance of ``types``, else a TypeError naming ``what`` was wanted."""
+    """``value`` if it is an instance of ``types``, else a TypeError naming ``what``
+    was wanted."""
     if not isinstance(value, types):
-        wanted = what or " or ".join(t.__name__ for t in (types if isinstance(types, tuple)
-                                                          else (types,)))
-        raise TypeError(f"{name} must be an instance of {wanted}; got {type(value).__name__}."
+        classes = types if isinstance(types, tuple) else (types,)
+        wanted = what or " or ".join(t.__name__ for t in classes)
+        raise TypeError(f"{name} must be an instance of {wanted}; "
+                        f"got {type(value).__name__}."
                         + (f" {hint}" if hint else ""))
     return value
 
 
 def check_callable(value, name: str, signature: str):
-    """``value`` if it is callable, else a TypeError that shows the expected ``signature``."""
+    """``value`` if it is callable, else a TypeError that shows the expected
+    ``signature``."""
     if not callable(value):
         raise TypeError(f"{name} must be a function {signature}; got {value!r}.")
     return value
@@ -113,7 +124,8 @@ def check_float_dtype(dtype, name: str = "dtype") -> tf.DType:
     try:
         dtype = tf.as_dtype(dtype)
     except TypeError as err:
-        raise TypeError(f"{name} must be tf.float32 or tf.float64; got {dtype!r}.") from err
+        raise TypeError(f"{name} must be tf.float32 or tf.float64; "
+                        f"got {dtype!r}.") from err
     if dtype not in (tf.float32, tf.float64):
         raise ValueError(f"{name} must be tf.float32 or tf.float64; got {dtype.name}.")
     return dtype
@@ -122,16 +134,19 @@ def check_float_dtype(dtype, name: str = "dtype") -> tf.DType:
 def _numeric(values: np.ndarray, name: str) -> np.ndarray:
     if values.dtype == bool:
         return values
-    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
+    if (not np.issubdtype(values.dtype, np.number)
+            or np.issubdtype(values.dtype, np.complexfloating)):
         raise TypeError(f"{name} must hold real numbers; got dtype {values.dtype}.")
     return values
 
 
 def check_matrix(x, name: str = "x", *, width: int | None = None, min_rows: int = 1,
                  what: str = "columns") -> np.ndarray:
-    """A finite, real-valued NumPy matrix (n, d) with ``n >= min_rows`` (and ``d == width``)."""
+    """A finite, real-valued NumPy matrix (n, d) with ``n >= min_rows``
+    (and ``d == width``)."""
     if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a 2-D array of numbers; got {type(x).__name__}.")
+        raise TypeError(f"{name} must be a 2-D array of numbers; "
+                        f"got {type(x).__name__}.")
     values = _numeric(np.asarray(x.numpy() if hasattr(x, "numpy") else x), name)
     _check_shape(values.shape, name, width, what)
     if values.shape[0] < min_rows:
@@ -140,7 +155,8 @@ def check_matrix(x, name: str = "x", *, width: int | None = None, min_rows: int 
     if values.shape[1] == 0:
         raise ValueError(f"{name} has no columns; need shape (n, d) with d >= 1.")
     if values.dtype != bool and not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains NaN or infinite values; clean the data first.")
+        raise ValueError(
+            f"{name} contains NaN or infinite values; clean the data first.")
     return values
 
 
@@ -148,17 +164,20 @@ def _check_shape(shape, name: str, width: int | None, what: str) -> None:
     if len(shape) != 2:
         expected = f"(n, {width})" if width is not None else "(n, d)"
         raise ValueError(f"{name} must be a 2-D batch of shape {expected}; got shape "
-                         f"{tuple(shape)}. Flatten images first, e.g. x.reshape(len(x), -1).")
+                         f"{tuple(shape)}. Flatten images first, "
+                         "e.g. x.reshape(len(x), -1).")
     if width is not None and shape[1] is not None and shape[1] != width:
-        raise ValueError(f"{name} has {shape[1]} columns but the model has {width} {what}; "
-                         f"pass data of shape (n, {width}).")
+        raise ValueError(f"{name} has {shape[1]} columns but the model has {width} "
+                         f"{what}; pass data of shape (n, {width}).")
 
 
 _HINTS = {
-    "unit": ("must lie in [0, 1] for Bernoulli units", "Scale pixels with "
-             "rbmtut.data.to_unit_interval or binarise them first."),
-    "binary": ("must be binary (0 or 1): a likelihood of grey levels is not a likelihood",
-               "Binarise first, e.g. rbmtut.data.binarize_stochastic(images, seed=0)."),
+    "unit": (
+        "must lie in [0, 1] for Bernoulli units",
+        "Scale pixels with rbmtut.data.to_unit_interval or binarise them first."),
+    "binary": (
+        "must be binary (0 or 1): a likelihood of grey levels is not a likelihood",
+        "Binarise first, e.g. rbmtut.data.binarize_stochastic(images, seed=0)."),
 }
 
 
@@ -198,7 +217,8 @@ def as_model_input(x, width: int, dtype, *, name: str = "x", values: str = "unit
         else:
             bad = array.min() < 0 or array.max() > 1
         if bad:
-            found = f" (found values in [{array.min():g}, {array.max():g}])" if values == "unit" else ""
+            found = (f" (found values in [{array.min():g}, {array.max():g}])"
+                     if values == "unit" else "")
             raise ValueError(f"{name} {rule}{found}. {advice}")
     if isinstance(x, tf.Tensor):  # keep the tensor: a cast to its own dtype is free
         return tf.cast(x, dtype)

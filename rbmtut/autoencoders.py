@@ -1,4 +1,5 @@
-"""Dense autoencoders as ``tf.Module`` s: tied or untied, stacked, trained by gradient descent.
+"""Dense autoencoders as ``tf.Module`` s: tied or untied, stacked, trained by gradient
+descent.
 
 An autoencoder maps ``x`` (n, n_0) through encoder layers of sizes
 ``n_1, ..., n_code`` to a code and back through a mirrored decoder.  With
@@ -10,22 +11,22 @@ and a penalty on the code units' mean activation a sparse one
 (:mod:`rbmtut.regularizers`).  Chapter 5 (``05a_autoencoders``) explains them;
 :mod:`rbmtut.vae` holds the variational autoencoder, and
 :meth:`rbmtut.dbn.DBN.unroll` builds a deep autoencoder from an RBM stack.
+This module holds the model and its losses; :mod:`rbmtut.autoencoder_training`
+trains it.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from ._loop import History, Trainer, check_optimizer, train_epochs
-from ._validation import (as_model_input, check_bool, check_callable, check_choice,
-                          check_float_dtype, check_instance, check_int, check_real,
-                          check_seed)
-from .nn import ACTIVATIONS, activation as named_activation, bernoulli_cross_entropy, dense_variables
-from .regularizers import SPARSITY_PENALTIES
+from ._validation import (as_model_input, check_bool, check_choice, check_float_dtype,
+                          check_instance, check_int, check_seed)
+from .nn import (ACTIVATIONS, activation as named_activation, bernoulli_cross_entropy,
+                 dense_variables)
 from .saving import Saveable
 
-__all__ = ["ACTIVATIONS", "Autoencoder", "stack", "loss_kind", "output_loss", "reconstruction_loss",
-           "AutoencoderTrainer", "fit_autoencoder"]
+__all__ = ["ACTIVATIONS", "Autoencoder", "stack", "loss_kind", "output_loss",
+           "reconstruction_loss"]
 
 
 class Autoencoder(Saveable, tf.Module):
@@ -51,34 +52,43 @@ class Autoencoder(Saveable, tf.Module):
         decoder_biases: ``tf.Variable`` (n_l,), top-down.
     """
 
-    def __init__(self, sizes, *, activation: str = "sigmoid", code_activation: str | None = None,
-                 output: str = "sigmoid", tied: bool = False, seed: int = 0, dtype=tf.float32,
+    def __init__(self, sizes, *, activation: str = "sigmoid",
+                 code_activation: str | None = None, output: str = "sigmoid",
+                 tied: bool = False, seed: int = 0, dtype=tf.float32,
                  name: str | None = None):
         super().__init__(name=name)
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-            raise TypeError(f"sizes must be a list of ints, e.g. [784, 300, 150]; got {sizes!r}.")
+            raise TypeError(
+                f"sizes must be a list of ints, e.g. [784, 300, 150]; got {sizes!r}.")
         sizes = [check_int(s, "each size", low=1) for s in sizes]
         if len(sizes) < 2:
-            raise ValueError(f"sizes must hold at least two ints (input and code); got {sizes}.")
-        self.sizes, self.tied, self.output = tuple(sizes), check_bool(tied, "tied"), output
+            raise ValueError(
+                f"sizes must hold at least two ints (input and code); got {sizes}.")
+        self.sizes = tuple(sizes)
+        self.tied = check_bool(tied, "tied")
+        self.output = output
         self.activation = activation
-        self.code_activation = activation if code_activation is None else code_activation
+        self.code_activation = (activation if code_activation is None
+                                else code_activation)
         self._hidden = named_activation(self.activation, "activation")
         self._code = named_activation(self.code_activation, "code_activation")
         self._output = named_activation(output, "output")
         dtype = check_float_dtype(dtype)
         rng = tf.random.Generator.from_seed(check_seed(seed))
-        self.encoder_weights, self.encoder_biases = dense_variables(sizes, rng, dtype, "encoder")
+        self.encoder_weights, self.encoder_biases = dense_variables(
+            sizes, rng, dtype, "encoder")
         if tied:
             self.decoder_weights = []
-            self.decoder_biases = [tf.Variable(tf.zeros([a], dtype), name=f"decoder_b{i}")
-                                   for i, a in enumerate(sizes[-2::-1])]
+            self.decoder_biases = [
+                tf.Variable(tf.zeros([a], dtype), name=f"decoder_b{i}")
+                for i, a in enumerate(sizes[-2::-1])]
         else:
-            self.decoder_weights, self.decoder_biases = dense_variables(sizes[::-1], rng, dtype,
-                                                                        "decoder")
+            self.decoder_weights, self.decoder_biases = dense_variables(
+                sizes[::-1], rng, dtype, "decoder")
 
     def get_config(self) -> dict:
-        """The arguments that rebuild an autoencoder of this shape (see :mod:`rbmtut.saving`)."""
+        """The arguments that rebuild an autoencoder of this shape
+        (see :mod:`rbmtut.saving`)."""
         return {"sizes": list(self.sizes), "activation": self.activation,
                 "code_activation": self.code_activation, "output": self.output,
                 "tied": self.tied, "dtype": self.dtype.name, "name": self.name}
@@ -86,16 +96,21 @@ class Autoencoder(Saveable, tf.Module):
     n_layers = property(lambda self: len(self.encoder_weights),
                         doc="Number of encoder layers (the decoder has as many).")
 
-    dtype = property(lambda self: self.encoder_weights[0].dtype, doc="The parameters' dtype.")
+    dtype = property(lambda self: self.encoder_weights[0].dtype,
+                     doc="The parameters' dtype.")
 
     def decoder_weight(self, i: int):
-        """Decoder weight ``i`` (top-down): its own variable, or an encoder weight transposed."""
+        """Decoder weight ``i`` (top-down): its own variable, or
+        an encoder weight transposed."""
         if self.tied:
             return tf.transpose(self.encoder_weights[self.n_layers - 1 - i])
         return self.decoder_weights[i]
 
-    def _check_depth(self, depth):
-        return self.n_layers if depth is None else check_int(depth, "depth", low=1, high=self.n_layers)
+    def check_depth(self, depth) -> int:
+        """``depth`` checked against this network (``None`` means every layer)."""
+        if depth is None:
+            return self.n_layers
+        return check_int(depth, "depth", low=1, high=self.n_layers)
 
     def encode(self, x, *, depth: int | None = None, code_noise=None) -> tf.Tensor:
         """The activations (n, n_depth) of encoder layer ``depth`` (default: the code).
@@ -110,27 +125,30 @@ class Autoencoder(Saveable, tf.Module):
                 input before their activation (semantic hashing pushes
                 logistic codes towards 0/1 this way); needs the full depth.
         """
-        depth = self._check_depth(depth)
+        depth = self.check_depth(depth)
         h = as_model_input(x, self.sizes[0], self.dtype, values="real", what="inputs")
         if code_noise is not None and depth != self.n_layers:
-            raise ValueError("code_noise is added at the code layer; it needs the full depth.")
+            raise ValueError(
+                "code_noise is added at the code layer; it needs the full depth.")
         for i in range(depth):
             a = tf.matmul(h, self.encoder_weights[i]) + self.encoder_biases[i]
             if i == self.n_layers - 1:
-                h = self._code(a if code_noise is None else a + tf.cast(code_noise, self.dtype))
+                h = self._code(a if code_noise is None
+                               else a + tf.cast(code_noise, self.dtype))
             else:
                 h = self._hidden(a)
         return h
 
     def decode_output(self, code, *, depth: int | None = None) -> tf.Tensor:
-        """Pre-activation output (n, n_0) from layer ``depth``'s activations (default: the code).
+        """Pre-activation output (n, n_0) from layer ``depth``'s activations
+        (default: the code).
 
         Uses the last ``depth`` decoder layers, the outermost being the output
         layer; for ``output="sigmoid"`` the result is the logits.
         """
-        depth = self._check_depth(depth)
-        h = as_model_input(code, self.sizes[depth], self.dtype, name="code", values="real",
-                           what=f"units in layer {depth}")
+        depth = self.check_depth(depth)
+        h = as_model_input(code, self.sizes[depth], self.dtype, name="code",
+                           values="real", what=f"units in layer {depth}")
         first = self.n_layers - depth
         for i in range(first, self.n_layers):
             a = tf.matmul(h, self.decoder_weight(i)) + self.decoder_biases[i]
@@ -169,21 +187,26 @@ def stack(models, *, name: str | None = None) -> Autoencoder:
     activation = models[0].activation
     for i, (outer, inner) in enumerate(zip(models, models[1:])):
         if inner.sizes[0] != outer.sizes[-1]:
-            raise ValueError(f"models[{i + 1}] takes {inner.sizes[0]} inputs but models[{i}] "
-                             f"has {outer.sizes[-1]} code units.")
+            raise ValueError(
+                f"models[{i + 1}] takes {inner.sizes[0]} inputs but models[{i}] "
+                f"has {outer.sizes[-1]} code units.")
         if {inner.activation, inner.output, outer.code_activation} != {activation}:
             raise ValueError(
-                f"models[{i + 1}] must use activation={activation!r} for its hidden and output "
-                f"units and models[{i}] for its codes, so that the stack computes what they "
-                "learned; train the inner autoencoders with output=<the hidden activation>.")
+                f"models[{i + 1}] must use activation={activation!r} for its hidden "
+                f"and output units and models[{i}] for its codes, so that the stack "
+                "computes what they learned; train the inner autoencoders with "
+                "output=<the hidden activation>.")
     if len({m.dtype for m in models}) > 1:
         raise ValueError("all models must have the same dtype.")
     sizes = list(models[0].sizes) + [s for m in models[1:] for s in m.sizes[1:]]
     tied = all(m.tied for m in models)
-    result = Autoencoder(sizes, activation=activation, code_activation=models[-1].code_activation,
-                         output=models[0].output, tied=tied, dtype=models[0].dtype, name=name)
-    pairs = [(W, b) for m in models for W, b in zip(m.encoder_weights, m.encoder_biases)]
-    for (W, b), (W_new, b_new) in zip(pairs, zip(result.encoder_weights, result.encoder_biases)):
+    result = Autoencoder(
+        sizes, activation=activation, code_activation=models[-1].code_activation,
+        output=models[0].output, tied=tied, dtype=models[0].dtype, name=name)
+    pairs = [(W, b) for m in models
+             for W, b in zip(m.encoder_weights, m.encoder_biases)]
+    new_pairs = zip(result.encoder_weights, result.encoder_biases)
+    for (W, b), (W_new, b_new) in zip(pairs, new_pairs):
         W_new.assign(W)
         b_new.assign(b)
     inner_first = [(m.decoder_weight(i), b) for m in reversed(models)
@@ -197,20 +220,23 @@ def stack(models, *, name: str | None = None) -> Autoencoder:
 
 def loss_kind(model: Autoencoder, kind: str | None = None) -> str:
     """``"cross_entropy"`` (Bernoulli outputs, in nats; needs ``output="sigmoid"``) or
-    ``"squared"`` (sum of squared errors): ``kind`` checked, or the default for ``model.output``."""
-    kind = check_choice(kind or ("cross_entropy" if model.output == "sigmoid" else "squared"),
-                        "kind", ("cross_entropy", "squared"))
+    ``"squared"`` (sum of squared errors): ``kind`` checked, or the default for
+    ``model.output``."""
+    kind = check_choice(
+        kind or ("cross_entropy" if model.output == "sigmoid" else "squared"),
+        "kind", ("cross_entropy", "squared"))
     if kind == "cross_entropy" and model.output != "sigmoid":
         raise ValueError("cross_entropy needs output='sigmoid'; use kind='squared'.")
     return kind
 
 
 def output_loss(model: Autoencoder, out, target, kind: str | None = None) -> tf.Tensor:
-    """Loss (see :func:`loss_kind`) of pre-activation outputs ``out`` against ``target``:
-    summed over units, averaged over rows."""
+    """Loss (see :func:`loss_kind`) of pre-activation outputs ``out`` against
+    ``target``: summed over units, averaged over rows."""
     if loss_kind(model, kind) == "cross_entropy":
         return bernoulli_cross_entropy(target, out)
-    return tf.reduce_mean(tf.reduce_sum(tf.square(model._output(out) - target), axis=-1))
+    squared_errors = tf.square(model._output(out) - target)
+    return tf.reduce_mean(tf.reduce_sum(squared_errors, axis=-1))
 
 
 def reconstruction_loss(model: Autoencoder, x, *, target=None, depth: int | None = None,
@@ -230,118 +256,8 @@ def reconstruction_loss(model: Autoencoder, x, *, target=None, depth: int | None
     """
     kind = loss_kind(check_instance(model, "model", Autoencoder), kind)
     values = "unit" if kind == "cross_entropy" else "real"
-    target = as_model_input(x if target is None else target, model.sizes[0], model.dtype,
-                            name="x" if target is None else "target", values=values, what="inputs")
-    return output_loss(model, model.decode_output(model.encode(x, depth=depth), depth=depth),
-                       target, kind)
-
-
-class AutoencoderTrainer(Trainer):
-    """Mini-batch gradient descent on an autoencoder's reconstruction loss (+ regularisers).
-
-    The loss of a batch ``v`` is ``output_loss(model, decode(encode(corruption(v))),
-    v)`` plus ``sparsity_weight * penalty(mean code activation, sparsity_target)``.
-    The arguments are those of :func:`fit_autoencoder`.
-    """
-
-    def __init__(self, model: Autoencoder, *, optimizer=None, kind: str | None = None,
-                 corruption=None, sparsity_weight: float = 0.0, sparsity_target: float = 0.05,
-                 sparsity_penalty: str = "kl", variables=None, depth: int | None = None,
-                 code_noise=None, seed: int = 0, name: str | None = None):
-        super().__init__(seed=seed, name=name)
-        self.autoencoder = check_instance(model, "model", Autoencoder)
-        self.kind = loss_kind(model, kind)
-        self.depth = model._check_depth(depth)
-        self.sparsity_weight = check_real(sparsity_weight, "sparsity_weight", low=0.0)
-        self.sparsity_target = check_real(sparsity_target, "sparsity_target", low=0.0, high=1.0,
-                                          low_open=True, high_open=True)
-        self.penalty = SPARSITY_PENALTIES[check_choice(sparsity_penalty, "sparsity_penalty",
-                                                       tuple(sorted(SPARSITY_PENALTIES)))]
-        if corruption is not None:
-            check_callable(corruption, "corruption", "(batch, rng) -> corrupted batch, e.g. "
-                           "rbmtut.regularizers.Corruption('masking', 0.5)")
-        self.corruption = corruption
-        self.optimizer = check_optimizer(optimizer)
-        self.trained_variables = list(model.trainable_variables if variables is None else variables)
-        if not self.trained_variables or not all(isinstance(v, tf.Variable)
-                                                 for v in self.trained_variables):
-            raise TypeError("variables must be a non-empty list of the model's tf.Variables.")
-        if code_noise is not None and self.depth != model.n_layers:
-            raise ValueError("code_noise is added at the code layer; it needs the full depth.")
-        self.code_noise = None if code_noise is None else as_model_input(
-            code_noise, model.sizes[-1], model.dtype, name="code_noise", values="real",
-            what="code units")
-
-    model = property(lambda self: self.autoencoder, doc="The autoencoder being trained.")
-
-    def prepare(self, x, name: str = "x"):
-        """The training inputs (N, n_0), with the per-example code noise if there is any."""
-        data = as_model_input(x, self.autoencoder.sizes[0], self.autoencoder.dtype, name=name,
-                              values="unit" if self.kind == "cross_entropy" else "real")
-        if self.code_noise is None:
-            return data
-        if self.code_noise.shape[0] != data.shape[0]:
-            raise ValueError(f"code_noise has {self.code_noise.shape[0]} rows for {data.shape[0]} "
-                             "examples; give one row per training example.")
-        return (data, self.code_noise)  # gathered with the same batch indices
-
-    def update_step(self, batch) -> tf.Tensor:
-        """One optimizer step on ``batch`` (or ``(batch, code_noise rows)``); returns the loss."""
-        model, depth = self.autoencoder, self.depth
-        batch, noise = batch if self.code_noise is not None else (batch, None)
-        with tf.GradientTape() as tape:
-            inputs = batch if self.corruption is None else self.corruption(batch, self.rng)
-            code = model.encode(inputs, depth=depth, code_noise=noise)
-            loss = output_loss(model, model.decode_output(code, depth=depth), batch, self.kind)
-            if self.sparsity_weight > 0:
-                loss += self.sparsity_weight * self.penalty(tf.reduce_mean(code, axis=0),
-                                                            self.sparsity_target)
-        grads = tape.gradient(loss, self.trained_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trained_variables))
-        return loss
-
-
-def fit_autoencoder(model: Autoencoder, x, *, epochs: int, batch_size: int = 100,
-                    optimizer=None, kind: str | None = None, corruption=None,
-                    sparsity_weight: float = 0.0, sparsity_target: float = 0.05,
-                    sparsity_penalty: str = "kl", variables=None, depth: int | None = None,
-                    code_noise=None, seed: int = 0, monitors=None, callback=None,
-                    progress: bool = True) -> History:
-    """Train ``model`` on ``x`` by mini-batch gradient descent; return its :class:`~rbmtut.History`.
-
-    Each epoch is one compiled ``tf.while_loop`` over seeded shuffles
-    (:func:`rbmtut.fitting.train_epochs`).
-
-    Args:
-        model: the autoencoder, updated in place.
-        x: training data (N, n_0): in [0, 1] for cross-entropy, any finite
-            values for squared error.
-        epochs, batch_size: passes over the data; rows per update.
-        optimizer: a Keras optimizer (default ``keras.optimizers.Adam(1e-3)``).
-        kind: the loss, see :func:`loss_kind`.
-        corruption: ``f(batch, rng) -> corrupted batch``, e.g.
-            ``rbmtut.regularizers.Corruption("gaussian", 0.3)``; the clean
-            batch is the target.
-        sparsity_weight, sparsity_target: the sparsity penalty on the units
-            of encoder layer ``depth`` (0 turns it off).
-        sparsity_penalty: ``"kl"`` or ``"squared"`` (see :mod:`rbmtut.regularizers`).
-        variables: the variables to train (default: all); the others stay
-            frozen, e.g. for layer-wise training in phases.
-        depth: train the outer ``depth`` layers only (default: all).
-        code_noise: optional (N, n_code), one row per training example, added
-            to the code units' total input (see :meth:`Autoencoder.encode`);
-            example ``i`` gets row ``i`` in every epoch ("deterministic
-            noise", Salakhutdinov & Hinton 2009).
-        seed: seeds the shuffles and the corruption noise.
-        monitors, callback, progress: as for :func:`rbmtut.fitting.train_epochs`.
-
-    Returns:
-        A :class:`~rbmtut.History`; ``history["loss"]`` is each epoch's mean loss.
-    """
-    trainer = AutoencoderTrainer(
-        model, optimizer=optimizer, kind=kind, corruption=corruption,
-        sparsity_weight=sparsity_weight, sparsity_target=sparsity_target,
-        sparsity_penalty=sparsity_penalty, variables=variables, depth=depth,
-        code_noise=code_noise, seed=seed)
-    return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size, monitors=monitors,
-                        callback=callback, progress=progress)
+    target = as_model_input(
+        x if target is None else target, model.sizes[0], model.dtype,
+        name="x" if target is None else "target", values=values, what="inputs")
+    out = model.decode_output(model.encode(x, depth=depth), depth=depth)
+    return output_loss(model, out, target, kind)

@@ -63,17 +63,20 @@ class RBFKernelSVC(ClassifierMixin, BaseEstimator):
         X, y = check_X_y(X, y, dtype=np.float64)
         if isinstance(self.gamma, str):
             if self.gamma != "scale":
-                raise ValueError(f"gamma must be a positive float or 'scale'; got {self.gamma!r}.")
+                raise ValueError(
+                    f"gamma must be a positive float or 'scale'; got {self.gamma!r}.")
             variance = X.var()
             gamma = 1.0 / (X.shape[1] * variance) if variance > 0 else 1.0
         elif isinstance(self.gamma, (int, float, np.floating)) and self.gamma > 0:
             gamma = float(self.gamma)
         else:
-            raise ValueError(f"gamma must be a positive float or 'scale'; got {self.gamma!r}.")
+            raise ValueError(
+                f"gamma must be a positive float or 'scale'; got {self.gamma!r}.")
         check_int(self.batch_size, "batch_size", low=1)
         check_real(self.C, "C", low=0.0, low_open=True)
         self.gamma_ = gamma
-        self.svc_ = SVC(kernel="precomputed", C=self.C).fit(rbf_kernel(X, gamma=gamma), y)
+        self.svc_ = SVC(kernel="precomputed", C=self.C).fit(
+            rbf_kernel(X, gamma=gamma), y)
         self.classes_ = self.svc_.classes_
         self.support_ = self.svc_.support_
         self.support_vectors_ = X[self.support_]
@@ -82,7 +85,9 @@ class RBFKernelSVC(ClassifierMixin, BaseEstimator):
         return self
 
     def _test_kernel(self, X):
-        """Kernel blocks (batch, n_train) against the training set; zero off the support."""
+        """Kernel blocks (batch, n_train) against the training set;
+        zero off the support.
+        """
         check_is_fitted(self, "svc_")
         X = check_array(X, dtype=np.float64)
         if X.shape[1] != self.n_features_in_:
@@ -91,22 +96,27 @@ class RBFKernelSVC(ClassifierMixin, BaseEstimator):
         for start in range(0, len(X), self.batch_size):
             block = np.zeros((min(self.batch_size, len(X) - start), self.n_train_))
             # libsvm reads only the support vectors' columns.
-            block[:, self.support_] = rbf_kernel(X[start:start + self.batch_size],
-                                                 self.support_vectors_, gamma=self.gamma_)
+            block[:, self.support_] = rbf_kernel(
+                X[start:start + self.batch_size], self.support_vectors_,
+                gamma=self.gamma_)
             yield block
 
     def decision_function(self, X) -> np.ndarray:
-        """One-vs-one decision values (n, n_classes * (n_classes - 1) / 2), as ``SVC``'s."""
-        return np.concatenate([self.svc_.decision_function(k) for k in self._test_kernel(X)])
+        """One-vs-one decision values (n, n_classes * (n_classes - 1) / 2), as
+        ``SVC``'s.
+        """
+        return np.concatenate([self.svc_.decision_function(k)
+                               for k in self._test_kernel(X)])
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (n,) of ``X`` (n, n_features)."""
         return np.concatenate([self.svc_.predict(k) for k in self._test_kernel(X)])
 
 
-def dense_classifier(sizes, n_classes: int, *, activations="sigmoid", weights=None, seed: int = 0,
-                     dtype: str = "float32", name: str = "classifier"):
-    """A Keras ``Sequential`` classifier: ``Dense`` layers of ``sizes[1:]``, then softmax.
+def dense_classifier(sizes, n_classes: int, *, activations="sigmoid", weights=None,
+                     seed: int = 0, dtype: str = "float32", name: str = "classifier"):
+    """A Keras ``Sequential`` classifier: ``Dense`` layers of ``sizes[1:]``,
+    then softmax.
 
     Hidden layer ``l`` starts from ``weights[l] = (W (n_l, n_{l+1}), b
     (n_{l+1},))`` when given, and from Keras's Glorot-uniform weights seeded
@@ -130,19 +140,25 @@ def dense_classifier(sizes, n_classes: int, *, activations="sigmoid", weights=No
     sizes = [check_int(s, "each size", low=1) for s in sizes]
     n_classes = check_int(n_classes, "n_classes", low=2)
     n_hidden = len(sizes) - 1
-    activations = [activations] * n_hidden if isinstance(activations, str) else list(activations)
-    if len(activations) != n_hidden or (weights is not None and len(weights) != n_hidden):
-        raise ValueError(f"need one activation (and one (W, b) pair) per hidden layer: {n_hidden}.")
-    seeds = [int(s) for s in np.random.SeedSequence(check_seed(seed)).generate_state(n_hidden + 1)]
+    activations = ([activations] * n_hidden if isinstance(activations, str)
+                   else list(activations))
+    if (len(activations) != n_hidden
+            or (weights is not None and len(weights) != n_hidden)):
+        raise ValueError("need one activation (and one (W, b) pair) per hidden layer: "
+                         f"{n_hidden}.")
+    states = np.random.SeedSequence(check_seed(seed)).generate_state(n_hidden + 1)
+    seeds = [int(s) for s in states]
     model = keras.Sequential([keras.Input((sizes[0],), dtype=dtype)], name=name)
     for l, (width, activation) in enumerate(zip(sizes[1:], activations)):
-        layer = keras.layers.Dense(width, activation=activation, dtype=dtype, name=f"hidden{l + 1}",
-                                   kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[l]))
+        layer = keras.layers.Dense(
+            width, activation=activation, dtype=dtype, name=f"hidden{l + 1}",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[l]))
         model.add(layer)
         if weights is not None:
             layer.set_weights([np.asarray(w) for w in weights[l]])
-    model.add(keras.layers.Dense(n_classes, activation="softmax", dtype=dtype, name="softmax",
-                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1])))
+    model.add(keras.layers.Dense(
+        n_classes, activation="softmax", dtype=dtype, name="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1])))
     return model
 
 
@@ -158,7 +174,8 @@ def keras_classifier(model, n_classes: int, *, pretrained: bool = True, seed: in
     in the hidden layers (see :func:`dense_classifier`).
 
     Args:
-        model: a :class:`~rbmtut.dbn.DBN` or an :class:`~rbmtut.autoencoders.Autoencoder`.
+        model: a :class:`~rbmtut.dbn.DBN` or an
+            :class:`~rbmtut.autoencoders.Autoencoder`.
         n_classes: number of classes, at least 2.
         pretrained: copy the model's weights into the hidden layers.
         seed: seeds the Keras initialisers.
@@ -170,11 +187,13 @@ def keras_classifier(model, n_classes: int, *, pretrained: bool = True, seed: in
     check_instance(model, "model", (DBN, Autoencoder))
     pretrained = check_bool(pretrained, "pretrained")
     if isinstance(model, DBN):
-        sizes, activations, name = model.layer_sizes, "sigmoid", name or "dbn_classifier"
+        sizes, name = model.layer_sizes, name or "dbn_classifier"
+        activations = "sigmoid"
         layers = [(rbm.W, rbm.c) for rbm in model.rbms]
     else:
         sizes, name = model.sizes, name or "encoder_classifier"
-        activations = [model.activation] * (model.n_layers - 1) + [model.code_activation]
+        activations = ([model.activation] * (model.n_layers - 1)
+                       + [model.code_activation])
         layers = list(zip(model.encoder_weights, model.encoder_biases))
     weights = [(W.numpy(), b.numpy()) for W, b in layers] if pretrained else None
     return dense_classifier(sizes, n_classes, activations=activations, weights=weights,

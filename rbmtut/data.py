@@ -36,8 +36,8 @@ class MNIST(NamedTuple):
     x_test: np.ndarray
     #: Test labels, uint8 0..9, shape (n_test,).
     y_test: np.ndarray
-    #: Where the arrays came from, named by the setting that found them rather
-    #: than by this machine's paths, e.g. ``"Keras cache (~/.keras/datasets/mnist.npz)"``
+    #: Where the arrays came from, named by the setting that found them rather than
+    #: by this machine's paths, e.g. ``"Keras cache (~/.keras/datasets/mnist.npz)"``
     #: or ``"RBMTUT_DATA_DIR ($RBMTUT_DATA_DIR/mnist.npz)"``.
     source: str
 
@@ -45,11 +45,14 @@ class MNIST(NamedTuple):
 def keras_cache_path() -> str:
     """Return the path where Keras caches MNIST (``$KERAS_HOME`` or ``~/.keras``)."""
     home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
-    return os.path.abspath(os.path.join(os.path.expanduser(home), "datasets", "mnist.npz"))
+    return os.path.abspath(
+        os.path.join(os.path.expanduser(home), "datasets", "mnist.npz"))
 
 
 def keras_cache_name() -> str:
-    """The Keras cache's file as a reader would write it, without this machine's paths."""
+    """The Keras cache's file as a reader would write it, without this
+    machine's paths.
+    """
     home = "$KERAS_HOME" if os.environ.get("KERAS_HOME") else "~/.keras"
     return f"{home}/datasets/mnist.npz"
 
@@ -91,9 +94,11 @@ def load_mnist(*, data_dir: str | os.PathLike | None = None, url: str | None = N
     """
     say = print if verbose else (lambda *args, **kwargs: None)
     if not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        raise ValueError(
+            f"timeout must be a positive number of seconds, got {timeout!r}")
     label = "data_dir" if data_dir is not None else "RBMTUT_DATA_DIR"
-    folder = os.fspath(data_dir) if data_dir is not None else os.environ.get("RBMTUT_DATA_DIR")
+    folder = (os.fspath(data_dir) if data_dir is not None
+              else os.environ.get("RBMTUT_DATA_DIR"))
     if folder:
         path = os.path.abspath(os.path.join(os.path.expanduser(folder), "mnist.npz"))
         if os.path.isfile(path):
@@ -102,10 +107,13 @@ def load_mnist(*, data_dir: str | os.PathLike | None = None, url: str | None = N
         say(f"MNIST: {label} is set but {path} does not exist; looking elsewhere.")
     cache = keras_cache_path()
     if os.path.isfile(cache):
-        return _report(read_npz(cache, cache), f"Keras cache ({keras_cache_name()})", say)
+        return _report(read_npz(cache, cache),
+                       f"Keras cache ({keras_cache_name()})", say)
     url = url or os.environ.get("RBMTUT_MNIST_URL") or MNIST_URL
-    offline = os.environ.get("RBMTUT_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
-    body = download(url, sha256, timeout, say) if allow_download and not offline else None
+    offline = (os.environ.get("RBMTUT_OFFLINE", "").strip().lower()
+               not in ("", "0", "false", "no"))
+    body = (download(url, sha256, timeout, say) if allow_download and not offline
+            else None)
     if body is not None:
         arrays = read_npz(io.BytesIO(body), f"The file downloaded from {url}",
                            "It was not saved; check the url and sha256 arguments.")
@@ -142,8 +150,9 @@ def to_unit_interval(x) -> np.ndarray:
     """
     x = np.asarray(x)
     if x.ndim < 2:
-        raise ValueError(f"expected images of shape (n, d) or (..., h, w), got {x.shape}; "
-                         "add a leading axis for a single image (x[None])")
+        raise ValueError(
+            f"expected images of shape (n, d) or (..., h, w), got {x.shape}; "
+            "add a leading axis for a single image (x[None])")
     if x.dtype == np.uint8:
         unit = x.astype(np.float32) / np.float32(255)
     elif np.issubdtype(x.dtype, np.floating):
@@ -154,8 +163,9 @@ def to_unit_interval(x) -> np.ndarray:
             raise ValueError(f"float images must lie in [0, 1], got [{unit.min()}, "
                              f"{unit.max()}]; divide 0..255 pixels by 255")
     else:
-        raise TypeError(f"images must be uint8 (0..255) or float in [0, 1], got {x.dtype}; "
-                        "other integer types are ambiguous, so convert explicitly")
+        raise TypeError(
+            f"images must be uint8 (0..255) or float in [0, 1], got {x.dtype}; "
+            "other integer types are ambiguous, so convert explicitly")
     if x.ndim == 2:
         return unit
     return unit.reshape(-1, x.shape[-2] * x.shape[-1])
@@ -284,4 +294,5 @@ def make_dataset(x, batch_size: int, seed: int, *,
     x = np.asarray(x)
     dataset = tf.data.Dataset.from_tensor_slices(x)
     dataset = dataset.shuffle(max(len(x), 1), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -23,7 +23,8 @@ import tensorflow as tf
 
 from ._loop import derive_seeds
 from ._seeding import SeededFunction
-from ._validation import as_model_input, check_float_dtype, check_int, check_real, check_seed
+from ._validation import (as_model_input, check_float_dtype, check_int, check_real,
+                          check_seed)
 from .autoencoders import Autoencoder
 from .gibbs import gibbs_chain
 from .nn import bernoulli_cross_entropy, logistic_pass, sample_bernoulli
@@ -34,7 +35,8 @@ __all__ = ["StackModel", "DBN"]
 
 
 class StackModel(Saveable, tf.Module):
-    """What a generative stack does, given its layers (the shared base of DBN and UntiedDBN).
+    """What a generative stack does, given its layers
+    (the shared base of DBN and UntiedDBN).
 
     A subclass provides ``top`` (the top RBM), ``layer_sizes``,
     :meth:`recognition_layers` and :meth:`generative_layers`.
@@ -63,27 +65,32 @@ class StackModel(Saveable, tf.Module):
     def layer_input(self, x, layer: int = 0, name: str = "v") -> tf.Tensor:
         """``x`` (n, n_layer) in [0, 1], checked and cast to the stack's dtype."""
         what = "visible units" if layer == 0 else f"units in layer {layer}"
-        return as_model_input(x, self.layer_sizes[layer], self.dtype, name=name, what=what)
+        return as_model_input(x, self.layer_sizes[layer], self.dtype,
+                              name=name, what=what)
 
     # -- passes -----------------------------------------------------------------
     def up(self, v) -> list[tf.Tensor]:
-        """Mean-field recognition pass: ``[p(h^1 | v), ..., p(h^L | .)]``, each (n, n_l).
+        """Mean-field recognition pass: ``[p(h^1 | v), ..., p(h^L | .)]``,
+        each (n, n_l).
 
         Layer ``l + 1`` receives the probabilities of layer ``l``.
         """
         top = self.top
-        return logistic_pass(self.layer_input(v), self.recognition_layers() + [(top.W, top.c)])[0]
+        v = self.layer_input(v)
+        return logistic_pass(v, self.recognition_layers() + [(top.W, top.c)])[0]
 
     def sample_up(self, v, *, seed: int = 0) -> list[tf.Tensor]:
-        """Sampled recognition pass: binary states ``[h^1, ..., h^L]``, each (n, n_l)."""
+        """Sampled recognition pass: binary states ``[h^1, ..., h^L]``,
+        each (n, n_l)."""
         rng = tf.random.Generator.from_seed(check_seed(seed))
         top = self.top
-        return logistic_pass(self.layer_input(v), self.recognition_layers() + [(top.W, top.c)],
-                             rng)[1]
+        v = self.layer_input(v)
+        return logistic_pass(v, self.recognition_layers() + [(top.W, top.c)], rng)[1]
 
     def _down_layers(self, h, from_layer):
         L = len(self.layer_sizes) - 1
-        layer = L - 1 if from_layer is None else check_int(from_layer, "from_layer", low=0, high=L)
+        layer = (L - 1 if from_layer is None
+                 else check_int(from_layer, "from_layer", low=0, high=L))
         generative = self.generative_layers()
         if layer == L:
             generative = [(tf.transpose(self.top.W), self.top.b)] + generative
@@ -108,7 +115,8 @@ class StackModel(Saveable, tf.Module):
         return logistic_pass(*self._down_layers(h, from_layer))[0]
 
     def sample_down(self, h, *, seed: int = 0, from_layer: int | None = None):
-        """Sampled generative pass: binary states of layers ``from_layer - 1, ..., 0``."""
+        """Sampled generative pass: binary states of layers
+        ``from_layer - 1, ..., 0``."""
         rng = tf.random.Generator.from_seed(check_seed(seed))
         return logistic_pass(*self._down_layers(h, from_layer), rng)[1]
 
@@ -130,7 +138,8 @@ class StackModel(Saveable, tf.Module):
             Scalar tensor.
         """
         v, top = self.layer_input(v), self.top
-        layers = (self.recognition_layers() + [(top.W, top.c), (tf.transpose(top.W), top.b)]
+        layers = (self.recognition_layers()
+                  + [(top.W, top.c), (tf.transpose(top.W), top.b)]
                   + self.generative_layers())
         h = logistic_pass(v, layers[:-1])[0][-1]
         W, bias = layers[-1]  # the pixels' logits directly: no log(0)
@@ -138,7 +147,8 @@ class StackModel(Saveable, tf.Module):
 
     # -- generation ---------------------------------------------------------------
     def generate(self, start, n, k, rng):
-        """The whole generation run in tensors (``start`` None: from noise); :meth:`sample` calls it.
+        """The whole generation run in tensors (``start`` None: from noise);
+        :meth:`sample` calls it.
 
         ``n`` and ``k`` are scalar int tensors; ``rng`` supplies every random number.
         """
@@ -154,7 +164,8 @@ class StackModel(Saveable, tf.Module):
         if not self.generative_layers():
             return chain.v_probs
         # An ancestral pass: sample every hidden layer, keep the pixels' probabilities.
-        return logistic_pass(chain.v, self.generative_layers(), rng, sample_last=False)[0][-1]
+        return logistic_pass(chain.v, self.generative_layers(), rng,
+                             sample_last=False)[0][-1]
 
     def sample(self, n: int, *, seed: int = 0, k: int = 1000, start=None,
                compile: bool = True) -> tf.Tensor:
@@ -180,7 +191,8 @@ class StackModel(Saveable, tf.Module):
         if start is not None:
             start = self.layer_input(start, name="start")
             if start.shape[0] != n:
-                raise ValueError(f"start has {start.shape[0]} rows but n = {n}; pass n=len(start).")
+                raise ValueError(f"start has {start.shape[0]} rows but n = {n}; "
+                                 "pass n=len(start).")
         args = (start, tf.constant(n), tf.constant(k))
         if not compile:
             return self.generate(*args, rng=self._sampler.generator(seed))
@@ -210,16 +222,17 @@ class DBN(StackModel):
                  dtype=tf.float32, name: str | None = None):
         super().__init__(name=name)
         if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
-            raise TypeError(f"layers must be a list of sizes or of BernoulliRBMs; got {layers!r}.")
+            raise TypeError("layers must be a list of sizes or of BernoulliRBMs; "
+                            f"got {layers!r}.")
         layers = list(layers)
         if layers and all(isinstance(x, BernoulliRBM) for x in layers):
             rbms = layers
             for i, (below, above) in enumerate(zip(rbms, rbms[1:])):
                 if below.n_hidden != above.n_visible:
                     raise ValueError(
-                        f"RBMs do not chain: rbm {i} has {below.n_hidden} hidden units but rbm "
-                        f"{i + 1} has {above.n_visible} visible units; layer l's hidden layer "
-                        "is layer l+1's visible layer.")
+                        f"RBMs do not chain: rbm {i} has {below.n_hidden} hidden units "
+                        f"but rbm {i + 1} has {above.n_visible} visible units; "
+                        "layer l's hidden layer is layer l+1's visible layer.")
                 if below.dtype != above.dtype:
                     raise ValueError(f"rbm {i} and rbm {i + 1} have different dtypes.")
         else:
@@ -228,14 +241,16 @@ class DBN(StackModel):
             sizes = [check_int(size, "each layer size", low=1) for size in layers]
             weight_std = check_real(weight_std, "weight_std", low=0.0)
             dtype = check_float_dtype(dtype)
-            rbms = [BernoulliRBM(a, b, weight_std=weight_std, seed=s, dtype=dtype, name=f"rbm{i}")
-                    for i, (a, b, s) in enumerate(zip(sizes, sizes[1:],
-                                                      derive_seeds(seed, len(sizes) - 1)))]
+            seeds = derive_seeds(seed, len(sizes) - 1)
+            rbms = [BernoulliRBM(a, b, weight_std=weight_std, seed=s, dtype=dtype,
+                                 name=f"rbm{i}")
+                    for i, (a, b, s) in enumerate(zip(sizes, sizes[1:], seeds))]
         self.rbms = rbms
 
     def get_config(self) -> dict:
         """The arguments that rebuild a DBN of this shape (see :mod:`rbmtut.saving`)."""
-        return {"layers": list(self.layer_sizes), "dtype": self.dtype.name, "name": self.name}
+        return {"layers": list(self.layer_sizes), "dtype": self.dtype.name,
+                "name": self.name}
 
     @property
     def top(self) -> BernoulliRBM:
@@ -272,13 +287,15 @@ class DBN(StackModel):
         """
         if code not in ("logistic", "linear"):
             raise ValueError(f"code must be 'logistic' or 'linear'; got {code!r}.")
+        code_activation = "sigmoid" if code == "logistic" else "linear"
         model = Autoencoder(self.layer_sizes, activation="sigmoid",
-                            code_activation="sigmoid" if code == "logistic" else "linear",
-                            output="sigmoid", dtype=self.dtype, name=f"{self.name}_autoencoder")
+                            code_activation=code_activation, output="sigmoid",
+                            dtype=self.dtype, name=f"{self.name}_autoencoder")
         for rbm, W, c in zip(self.rbms, model.encoder_weights, model.encoder_biases):
             W.assign(rbm.W)
             c.assign(rbm.c)
-        for rbm, W, b in zip(reversed(self.rbms), model.decoder_weights, model.decoder_biases):
+        for rbm, W, b in zip(reversed(self.rbms), model.decoder_weights,
+                             model.decoder_biases):
             W.assign(tf.transpose(rbm.W))
             b.assign(rbm.b)
         return model

@@ -1,4 +1,5 @@
-"""Data parallelism with ``tf.distribute``: one update split across replicas, same noise.
+"""Data parallelism with ``tf.distribute``:
+one update split across replicas, same noise.
 
 A distributed update does on R replicas what one device does on the whole
 global batch of n rows: replica ``r`` takes rows ``r n/R .. (r+1) n/R - 1``,
@@ -40,7 +41,8 @@ from typing import Callable, NamedTuple
 
 import tensorflow as tf
 
-from .learning import Gradients, RBMTrainer, Update, cd_gradients, cd_loss, mean_free_energy
+from .learning import (Gradients, RBMTrainer, Update, cd_gradients, cd_loss,
+                       mean_free_energy)
 from .rbm import BernoulliRBM
 
 __all__ = [
@@ -66,7 +68,8 @@ def active_strategy() -> tf.distribute.Strategy | None:
     return tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
 
 
-def check_strategy(strategy, rbm: BernoulliRBM, method: str, n_chains, optimizers) -> None:
+def check_strategy(strategy, rbm: BernoulliRBM, method: str, n_chains,
+                   optimizers) -> None:
     """Raise a clear error unless a trainer with these settings can run on ``strategy``.
 
     Args:
@@ -83,7 +86,9 @@ def check_strategy(strategy, rbm: BernoulliRBM, method: str, n_chains, optimizer
             "inside `with strategy.scope():` as well as the trainer."
         )
     if method == "exact":
-        raise ValueError("method='exact' enumerates a tiny model; train it without a strategy.")
+        raise ValueError(
+            "method='exact' enumerates a tiny model; train it without a strategy."
+        )
     if method == "pcd" and n_chains % replicas:
         raise ValueError(
             f"n_chains={n_chains} does not split evenly over {replicas} replicas; "
@@ -94,8 +99,9 @@ def check_strategy(strategy, rbm: BernoulliRBM, method: str, n_chains, optimizer
             optimizer.iterations.value
         ):
             raise ValueError(
-                "the Keras optimizer was created outside the strategy's scope (its step counter "
-                "would count every replica); create it inside `with strategy.scope():`."
+                "the Keras optimizer was created outside the strategy's scope "
+                "(its step counter would count every replica); create it inside "
+                "`with strategy.scope():`."
             )
 
 
@@ -104,8 +110,8 @@ def check_batch_size(strategy: tf.distribute.Strategy, batch_size: int) -> None:
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
         raise ValueError(
-            f"a global batch of {batch_size} rows does not split evenly over {replicas} "
-            f"replicas; use a batch size that is a multiple of {replicas}."
+            f"a global batch of {batch_size} rows does not split evenly over "
+            f"{replicas} replicas; use a batch size that is a multiple of {replicas}."
         )
 
 
@@ -146,7 +152,8 @@ def own_rows(x, rows_per_replica):
     Returns:
         Like ``x``, with m rows.  Call in replica context.
     """
-    start = tf.distribute.get_replica_context().replica_id_in_sync_group * rows_per_replica
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    start = replica * rows_per_replica
     if isinstance(x, GibbsNoise):
         return GibbsNoise(*(t[:, start:start + rows_per_replica] for t in x))
     return x[start:start + rows_per_replica]
@@ -174,11 +181,13 @@ def gibbs_chain_from_noise(rbm: BernoulliRBM, v0, hidden_logits, noise: GibbsNoi
         v = tf.cast(noise.visible[i] < rbm.visible_probs(h), rbm.dtype)
         return i + 1, v, rbm.hidden_logits(v)
 
-    _, v, a = tf.while_loop(lambda i, *_: i < k, body, (tf.constant(0), v0, hidden_logits))
+    _, v, a = tf.while_loop(lambda i, *_: i < k, body,
+                            (tf.constant(0), v0, hidden_logits))
     return v, a
 
 
-def run_on_replicas(strategy: tf.distribute.Strategy, replica_fn: Callable, batch) -> tf.Tensor:
+def run_on_replicas(strategy: tf.distribute.Strategy, replica_fn: Callable,
+                    batch) -> tf.Tensor:
     """Run ``replica_fn(rows)`` on every replica, each on its rows of ``batch``.
 
     Called inside a replica already (Keras ``model.fit`` of a model built in
@@ -195,7 +204,9 @@ def run_on_replicas(strategy: tf.distribute.Strategy, replica_fn: Callable, batc
     """
     if tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context():
         if tf.distribute.get_strategy() is not strategy:
-            raise ValueError("the trainer runs in the replica of another strategy than its own.")
+            raise ValueError(
+                "the trainer runs in the replica of another strategy than its own."
+            )
         return replica_fn(batch)
     if batch.shape[0] is not None:
         check_batch_size(strategy, batch.shape[0])
@@ -203,11 +214,13 @@ def run_on_replicas(strategy: tf.distribute.Strategy, replica_fn: Callable, batc
     rows = strategy.experimental_distribute_values_from_function(
         lambda ctx: batch[ctx.replica_id_in_sync_group * per_replica:][:per_replica]
     )
-    return strategy.experimental_local_results(strategy.run(replica_fn, args=(rows,)))[0]
+    values = strategy.run(replica_fn, args=(rows,))
+    return strategy.experimental_local_results(values)[0]
 
 
 class DistributedRBMTrainer(RBMTrainer):
-    """An :class:`~rbmtut.learning.RBMTrainer` whose every update is split across replicas.
+    """An :class:`~rbmtut.learning.RBMTrainer` whose every update
+    is split across replicas.
 
     Build it, its RBM and any Keras optimizer inside ``with strategy.scope():``
     of a ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy``).  Each replica
@@ -219,17 +232,23 @@ class DistributedRBMTrainer(RBMTrainer):
     into a trainer on one device, and back.  The arguments are RBMTrainer's.
     """
 
-    def __init__(self, rbm: BernoulliRBM, rule=None, *, seed: int = 0, compile: bool = True,
-                 jit_compile: bool = False, name: str | None = None, **rule_fields):
+    def __init__(self, rbm: BernoulliRBM, rule=None, *, seed: int = 0,
+                 compile: bool = True, jit_compile: bool = False,
+                 name: str | None = None, **rule_fields):
         if jit_compile:
-            raise ValueError("jit_compile=True is not supported with a tf.distribute strategy.")
-        super().__init__(rbm, rule, seed=seed, compile=compile, name=name, **rule_fields)
+            raise ValueError(
+                "jit_compile=True is not supported with a tf.distribute strategy."
+            )
+        super().__init__(rbm, rule, seed=seed, compile=compile, name=name,
+                         **rule_fields)
 
     def _check_devices(self, rbm, rule):
         strategy = active_strategy()
         if strategy is None:
-            raise ValueError("DistributedRBMTrainer must be built inside `with strategy.scope():` "
-                             "of a tf.distribute strategy, together with its RBM.")
+            raise ValueError(
+                "DistributedRBMTrainer must be built inside `with strategy.scope():` "
+                "of a tf.distribute strategy, together with its RBM."
+            )
         check_strategy(strategy, rbm, rule.method, rule.n_chains,
                        (rule.optimizer, rule.bias_optimizer))
         return strategy
@@ -250,24 +269,29 @@ class DistributedRBMTrainer(RBMTrainer):
         replicas, rows = ctx.num_replicas_in_sync, tf.shape(v_data)[0]
         tf.debugging.assert_equal(  # a dataset's batches may split unevenly
             ctx.all_reduce(tf.distribute.ReduceOp.SUM, rows), rows * replicas,
-            message="the global batch must split evenly over the replicas; batch the dataset "
-                    "with drop_remainder=True and a multiple of the number of replicas")
+            message="the global batch must split evenly over the replicas; "
+                    "batch the dataset with drop_remainder=True and a multiple of "
+                    "the number of replicas")
         chains = rows if self.method == "cd" else self.chains.n_chains // replicas
         noise = ctx.merge_call(lambda _: draw_noise(  # once, for all replicas
-            self.rng, self.k, chains * replicas, rbm.n_visible, rbm.n_hidden, rbm.dtype))
+            self.rng, self.k, chains * replicas,
+            rbm.n_visible, rbm.n_hidden, rbm.dtype))
         a_data = rbm.hidden_logits(v_data)
         v0, a0 = v_data, a_data
         if self.method == "pcd":
             v0 = own_rows(tf.cast(self.chains.v, rbm.dtype), chains)
             a0 = rbm.hidden_logits(v0)
         v_model, a_model = gibbs_chain_from_noise(rbm, v0, a0, own_rows(noise, chains))
-        share, grads = 1.0 / replicas, None  # shares of the batch means sum to the means
+        share = 1.0 / replicas  # shares of the batch means sum to the means
+        grads = None
         if self.optimizer is not None:
             with tf.GradientTape() as tape:
                 surrogate = cd_loss(rbm, v_data, v_model) * share
-                penalty = 0.5 * self.weight_decay * tf.reduce_sum(tf.square(rbm.W)) * share
+                squared_norm = tf.reduce_sum(tf.square(rbm.W))
+                penalty = 0.5 * self.weight_decay * squared_norm * share
                 loss = surrogate + penalty
-            self.apply_gradients(tape.gradient(loss, rbm.parameters))  # Keras sums replicas
+            # Keras sums replicas.
+            self.apply_gradients(tape.gradient(loss, rbm.parameters))
         else:
             surrogate = share * (mean_free_energy(rbm, v_data, a_data)
                                  - mean_free_energy(rbm, v_model, a_model))
@@ -278,9 +302,11 @@ class DistributedRBMTrainer(RBMTrainer):
         return ctx.all_reduce(tf.distribute.ReduceOp.SUM, surrogate)
 
     def _merge_update(self, strategy, grads, v_model):
-        """Cross-replica, once per update: sum and apply ``grads``; store the chains' ends."""
+        """Cross-replica, once per update: sum and apply ``grads``; store
+        the chains' ends."""
         if grads is not None:  # the built-in rule (an optimizer sums its own gradients)
             summed = Gradients(*(strategy.reduce("SUM", g, axis=None) for g in grads))
             self.apply_gradients(self.with_weight_decay(summed))
         if self.method == "pcd":
-            self.chains.v.assign(tf.cast(strategy.gather(v_model, axis=0), self.chains.v.dtype))
+            ends = strategy.gather(v_model, axis=0)
+            self.chains.v.assign(tf.cast(ends, self.chains.v.dtype))

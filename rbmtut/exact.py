@@ -45,8 +45,8 @@ def all_binary_states(n_units: int, dtype=tf.float32) -> tf.Tensor:
 
 def _bits(codes, n_units, dtype):
     shifts = tf.range(n_units, dtype=tf.int64)
-    bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(codes[:, None], shifts[None, :]),
-                                  tf.constant(1, tf.int64))
+    shifted = tf.bitwise.right_shift(codes[:, None], shifts[None, :])
+    bits = tf.bitwise.bitwise_and(shifted, tf.constant(1, tf.int64))
     return tf.cast(bits, dtype)
 
 
@@ -99,7 +99,8 @@ def exact_visible_distribution(rbm: BernoulliRBM) -> tf.Tensor:
     return tf.exp(-rbm.free_energy(states) - exact_log_partition(rbm))
 
 
-def exact_model_statistics(rbm: BernoulliRBM, *, log_z=None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+def exact_model_statistics(rbm: BernoulliRBM, *,
+                           log_z=None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Exact ``<v h^T>``, ``<v>`` and ``<h>`` under the model, by enumeration.
 
     Enumerates the smaller layer (at most 24 units) and uses the other
@@ -126,30 +127,42 @@ def exact_model_statistics(rbm: BernoulliRBM, *, log_z=None) -> tuple[tf.Tensor,
 def _bit_rows(v) -> tf.Tensor:
     shape = tuple(v.shape) if hasattr(v, "shape") else np.shape(v)
     width = shape[1] if len(shape) == 2 else None
-    v = as_model_input(v, width, tf.float64, name="v", values="binary", min_rows=0, what="bits")
+    v = as_model_input(v, width, tf.float64, name="v", values="binary", min_rows=0,
+                       what="bits")
     if v.shape[-1] > 62:
-        raise ValueError(f"state codes need at most 62 bits per row; got {v.shape[-1]}.")
+        raise ValueError(
+            f"state codes need at most 62 bits per row; got {v.shape[-1]}.")
     return v
 
 
 def state_codes(v) -> tf.Tensor:
-    """Integer code ``sum_i v_i 2**i`` of each binary row of ``v`` (n, d <= 62): (n,) int64."""
+    """Integer code ``sum_i v_i 2**i`` of each binary row of ``v`` (n, d <= 62):
+    (n,) int64.
+    """
     v = tf.cast(_bit_rows(v) > 0.5, tf.int64)
-    powers = tf.bitwise.left_shift(tf.constant(1, tf.int64), tf.range(v.shape[-1], dtype=tf.int64))
+    powers = tf.bitwise.left_shift(tf.constant(1, tf.int64),
+                                   tf.range(v.shape[-1], dtype=tf.int64))
     return tf.reduce_sum(v * powers, axis=-1)
 
 
 def empirical_distribution(v) -> tf.Tensor:
-    """Relative frequency of each of the ``2**d`` states among the rows of ``v``: (2**d,)."""
+    """Relative frequency of each of the ``2**d`` states among the rows of ``v``:
+    (2**d,).
+    """
     v = _bit_rows(v)
-    d = check_int(int(v.shape[-1]), "the number of bits per row", high=MAX_EXACT_UNITS)
-    counts = tf.math.bincount(state_codes(v), minlength=2**d, maxlength=2**d, dtype=tf.float64)
+    d = check_int(int(v.shape[-1]), "the number of bits per row",
+                  high=MAX_EXACT_UNITS)
+    counts = tf.math.bincount(state_codes(v), minlength=2**d, maxlength=2**d,
+                              dtype=tf.float64)
     return counts / tf.reduce_sum(counts)
 
 
 def total_variation(p, q) -> float:
-    """Total-variation distance ``0.5 * sum |p - q|`` between two distributions (same shape)."""
+    """Total-variation distance ``0.5 * sum |p - q|`` between two distributions
+    (same shape).
+    """
     p, q = tf.cast(p, tf.float64), tf.cast(q, tf.float64)
     if p.shape != q.shape:
-        raise ValueError(f"p and q must have the same shape; got {p.shape} and {q.shape}.")
+        raise ValueError(
+            f"p and q must have the same shape; got {p.shape} and {q.shape}.")
     return 0.5 * float(tf.reduce_sum(tf.abs(p - q)))

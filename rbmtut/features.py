@@ -28,8 +28,9 @@ __all__ = ["RBMFeatures", "DBNFeatures"]
 def _unit_interval(X, estimator, *, reset: bool) -> np.ndarray:
     X = validate_data(estimator, X, reset=reset, dtype=(np.float32, np.float64))
     if X.size and (X.min() < 0 or X.max() > 1):
-        raise ValueError(f"X must lie in [0, 1] for Bernoulli units (found [{X.min():g}, "
-                         f"{X.max():g}]); scale it, e.g. with MinMaxScaler, first.")
+        raise ValueError(
+            f"X must lie in [0, 1] for Bernoulli units (found [{X.min():g}, "
+            f"{X.max():g}]); scale it, e.g. with MinMaxScaler, first.")
     return np.asarray(X, np.float32)
 
 
@@ -80,7 +81,9 @@ class RBMFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> np.ndarray:
-        """Hidden probabilities (n_samples, n_hidden) of ``X`` (n_samples, n_features)."""
+        """Hidden probabilities (n_samples, n_hidden) of ``X``
+        (n_samples, n_features).
+        """
         check_is_fitted(self, "rbm_")
         return self.rbm_.hidden_probs(_unit_interval(X, self, reset=False)).numpy()
 
@@ -91,12 +94,14 @@ class RBMFeatures(TransformerMixin, BaseEstimator):
 
 
 class DBNFeatures(TransformerMixin, BaseEstimator):
-    """A DBN pretrained by :func:`rbmtut.fit_dbn`; features: the top layer's ``p(h | x)``.
+    """A DBN pretrained by :func:`rbmtut.fit_dbn`; features: the top layer's
+    ``p(h | x)``.
 
     Args:
         layers: hidden layer sizes, e.g. ``(500, 500)`` for 784-500-500.
         epochs, batch_size, learning_rate, momentum, weight_decay, pass_up: as
-            for :func:`rbmtut.fit_dbn` (the batch is capped at the number of samples).
+            for :func:`rbmtut.fit_dbn` (the batch is capped at the number of
+            samples).
         seed: seeds the weights and the training.
 
     Attributes:
@@ -106,8 +111,8 @@ class DBNFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, layers=(256, 256), *, epochs: int = 10, batch_size: int = 100,
-                 learning_rate: float = 0.05, momentum: float = 0.5, weight_decay: float = 0.0,
-                 pass_up: str = "probs", seed: int = 0):
+                 learning_rate: float = 0.05, momentum: float = 0.5,
+                 weight_decay: float = 0.0, pass_up: str = "probs", seed: int = 0):
         self.layers = layers
         self.epochs = epochs
         self.batch_size = batch_size
@@ -118,17 +123,21 @@ class DBNFeatures(TransformerMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, X, y=None) -> DBNFeatures:
-        """Pretrain a DBN on ``X`` (n_samples, n_features) in [0, 1]; ``y`` is ignored."""
+        """Pretrain a DBN on ``X`` (n_samples, n_features) in [0, 1];
+        ``y`` is ignored.
+        """
         X = _unit_interval(X, self, reset=True)
-        if isinstance(self.layers, (int, np.integer)) or not hasattr(self.layers, "__iter__"):
-            raise TypeError(f"layers must be a sequence of hidden sizes, e.g. (500, 500); got "
-                            f"{self.layers!r}.")
+        if (isinstance(self.layers, (int, np.integer))
+                or not hasattr(self.layers, "__iter__")):
+            raise TypeError(
+                f"layers must be a sequence of hidden sizes, e.g. (500, 500); got "
+                f"{self.layers!r}.")
         dbn = DBN([X.shape[1], *self.layers], seed=self.seed)
         self.history_ = fit_dbn(
             dbn, X, epochs=self.epochs, batch_size=min(self.batch_size, len(X)),
             learning_rate=self.learning_rate, momentum=self.momentum,
-            weight_decay=self.weight_decay, pass_up=self.pass_up, seed=self.seed, monitors={},
-            progress=False)
+            weight_decay=self.weight_decay, pass_up=self.pass_up, seed=self.seed,
+            monitors={}, progress=False)
         self.dbn_ = dbn
         return self
 

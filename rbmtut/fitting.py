@@ -1,4 +1,5 @@
-"""Training an RBM for whole epochs: ``fit_rbm``, monitors, checkpoints, Keras batches.
+"""Training an RBM for whole epochs: ``fit_rbm``, monitors, checkpoints,
+Keras batches.
 
 :class:`rbmtut.learning.RBMTrainer` knows how to make one update;
 :func:`train_epochs` (the one epoch loop of the package) runs any trainer
@@ -26,8 +27,8 @@ from .learning_rule import LearningRule
 from .likelihood import pseudo_log_likelihood, reconstruction_cross_entropy
 from .rbm import BernoulliRBM
 
-__all__ = ["History", "epoch_orders", "train_epochs", "default_monitors", "checkpoint_manager",
-           "batch_dataset", "fit_rbm"]
+__all__ = ["History", "epoch_orders", "train_epochs", "default_monitors",
+           "checkpoint_manager", "batch_dataset", "fit_rbm"]
 
 #: Rows of the monitor data used by :func:`default_monitors`.
 MONITOR_ROWS = {"reconstruction": 1000, "pseudo_log_likelihood": 100}
@@ -35,7 +36,8 @@ MONITOR_ROWS = {"reconstruction": 1000, "pseudo_log_likelihood": 100}
 
 def default_monitors(data, *, prefix: str = "",
                      pseudo_likelihood: bool = True) -> dict[str, Callable]:
-    """Reconstruction cross-entropy (and, for binary data, pseudo-log-likelihood) on ``data``.
+    """Reconstruction cross-entropy (and, for binary data, pseudo-log-likelihood)
+    on ``data``.
 
     Uses the first 1,000 rows for the reconstruction and the first 100 for the
     exact pseudo-log-likelihood (a few hundred milliseconds an epoch for an
@@ -44,17 +46,20 @@ def default_monitors(data, *, prefix: str = "",
     """
     check_instance(prefix, "prefix", str)
     data = np.asarray(data)
+    rows = data[:MONITOR_ROWS["reconstruction"]]
     monitors = {prefix + "reconstruction":
-                lambda rbm, d=data[:MONITOR_ROWS["reconstruction"]]: reconstruction_cross_entropy(rbm, d)}
+                lambda rbm, d=rows: reconstruction_cross_entropy(rbm, d)}
     few = data[:MONITOR_ROWS["pseudo_log_likelihood"]]
     if check_bool(pseudo_likelihood, "pseudo_likelihood") and few.size \
             and np.all((few == 0) | (few == 1)):  # pseudo-likelihood needs bits
-        monitors[prefix + "pseudo_log_likelihood"] = lambda rbm: pseudo_log_likelihood(rbm, few)
+        monitors[prefix + "pseudo_log_likelihood"] = (
+            lambda rbm: pseudo_log_likelihood(rbm, few))
     return monitors
 
 
 class CheckpointManager(tf.train.CheckpointManager):
-    """A ``tf.train.CheckpointManager`` that refuses a checkpoint made with other settings.
+    """A ``tf.train.CheckpointManager`` that refuses a checkpoint made with
+    other settings.
 
     Before restoring, it compares the settings stored in the checkpoint (the
     trainer's learning rule, seed and model shape) with the trainer's own,
@@ -64,34 +69,42 @@ class CheckpointManager(tf.train.CheckpointManager):
 
     def __init__(self, trainer, directory: str, *, max_to_keep: int = 2):
         self.trainer = trainer
-        super().__init__(tf.train.Checkpoint(trainer=trainer), directory, max_to_keep=max_to_keep)
+        super().__init__(tf.train.Checkpoint(trainer=trainer), directory,
+                         max_to_keep=max_to_keep)
 
     def check(self, path: str) -> None:
-        """Raise ValueError unless the checkpoint at ``path`` was made with this trainer's settings."""
+        """Raise ValueError unless the checkpoint at ``path`` was made with this
+        trainer's settings.
+        """
         mine = getattr(self.trainer, "settings", None)
         if mine is None:
             return
         reader = tf.train.load_checkpoint(path)
         key = "trainer/settings/.ATTRIBUTES/VARIABLE_VALUE"
         if not reader.has_tensor(key):
-            raise ValueError(f"{path} does not record its trainer's settings; it was not written "
-                             "by rbmtut.fitting.checkpoint_manager.")
+            raise ValueError(
+                f"{path} does not record its trainer's settings; it was not written by "
+                "rbmtut.fitting.checkpoint_manager.")
         saved = reader.get_tensor(key)
         saved = saved.decode() if isinstance(saved, bytes) else str(saved)
         wanted = mine.numpy().decode()
         if saved != wanted:
             raise ValueError(
-                f"the checkpoint in {self.directory} was made with other settings; build the "
-                f"trainer as that run did.\n  checkpoint: {saved}\n  this trainer: {wanted}")
+                f"the checkpoint in {self.directory} was made with other settings; "
+                f"build the trainer as that run did.\n  checkpoint: {saved}\n"
+                f"  this trainer: {wanted}")
 
     def restore_or_initialize(self):
-        """Restore the latest checkpoint (after :meth:`check`), or do nothing if there is none."""
+        """Restore the latest checkpoint (after :meth:`check`), or do nothing if
+        there is none.
+        """
         if self.latest_checkpoint is not None:
             self.check(self.latest_checkpoint)
         return super().restore_or_initialize()
 
 
-def checkpoint_manager(trainer, directory: str, *, max_to_keep: int = 2) -> CheckpointManager:
+def checkpoint_manager(trainer, directory: str, *,
+                       max_to_keep: int = 2) -> CheckpointManager:
     """A :class:`CheckpointManager` for everything ``trainer`` holds.
 
     The checkpoint stores the parameters, velocities or optimizer slots,
@@ -124,17 +137,21 @@ def batch_dataset(x, batch_size: int, seed: int, *, first_epoch: int = 0,
         A dataset of ``epochs * (N // batch_size)`` batches (batch_size, d).
     """
     data = tf.convert_to_tensor(x)
-    orders = list(epoch_orders(len(x), batch_size, seed, first_epoch=first_epoch, epochs=epochs))
+    orders = list(epoch_orders(len(x), batch_size, seed, first_epoch=first_epoch,
+                               epochs=epochs))
     indices = np.concatenate(orders) if orders else np.zeros((0, batch_size), np.int32)
-    return tf.data.Dataset.from_tensor_slices(indices).map(lambda rows: tf.gather(data, rows))
+    return tf.data.Dataset.from_tensor_slices(indices).map(
+        lambda rows: tf.gather(data, rows))
 
 
-def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *, epochs: int = 10,
-            batch_size: int = 100, seed: int = 0, validation_data=None,
-            monitors: dict[str, Callable] | None = None, callback: Callable | None = None,
-            progress: bool = True, compile: bool = True,
-            strategy: tf.distribute.Strategy | None = None, **rule_fields) -> History:
-    """Train ``rbm`` on ``x`` with CD-k, PCD-k or the exact gradient; return the history.
+def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *,
+            epochs: int = 10, batch_size: int = 100, seed: int = 0,
+            validation_data=None, monitors: dict[str, Callable] | None = None,
+            callback: Callable | None = None, progress: bool = True,
+            compile: bool = True, strategy: tf.distribute.Strategy | None = None,
+            **rule_fields) -> History:
+    """Train ``rbm`` on ``x`` with CD-k, PCD-k or the exact gradient; return
+    the history.
 
     A shortcut for ``train_epochs(RBMTrainer(rbm, rule, ...), x, ...)``;
     build the trainer yourself to checkpoint it or to continue training later.
@@ -175,12 +192,12 @@ def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *, epochs: i
             held_out = rbm.visible_input(validation_data, "validation_data").numpy()
             monitors = default_monitors(held_out, prefix="validation_")
         else:
-            monitors = default_monitors(rbm.visible_input(x[:MONITOR_ROWS["reconstruction"]]).numpy(),
-                                        prefix="training_")
+            first_rows = rbm.visible_input(x[:MONITOR_ROWS["reconstruction"]]).numpy()
+            monitors = default_monitors(first_rows, prefix="training_")
     if strategy is not None:
         check_instance(strategy, "strategy", tf.distribute.Strategy)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         make = DistributedRBMTrainer if strategy is not None else RBMTrainer
         trainer = make(rbm, rule, seed=seed, compile=compile)
-    return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size, monitors=monitors,
-                        callback=callback, progress=progress)
+    return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size,
+                        monitors=monitors, callback=callback, progress=progress)

@@ -61,7 +61,8 @@ def gibbs_step(rbm: BernoulliRBM, v, rng: tf.random.Generator, *, h=None) -> Cha
     return ChainState(sample_bernoulli(v_probs, rng), v_probs, h)
 
 
-def gibbs_chain(rbm: BernoulliRBM, v0, k, rng: tf.random.Generator, *, h0=None) -> ChainState:
+def gibbs_chain(rbm: BernoulliRBM, v0, k, rng: tf.random.Generator, *,
+                h0=None) -> ChainState:
     """Run ``k >= 1`` Gibbs steps from ``v0``, one independent chain per row.
 
     The loop is a ``tf.while_loop``: inside ``tf.function`` it is a single
@@ -83,8 +84,8 @@ def gibbs_chain(rbm: BernoulliRBM, v0, k, rng: tf.random.Generator, *, h0=None) 
     if not isinstance(k, (tf.Tensor, tf.Variable)):
         k = check_int(k, "k", low=1)
     first = gibbs_step(rbm, v0, rng, h=h0)
-    if isinstance(k, int) and k == 1:  # no loop at all: CD-1's update stays a straight graph
-        return first
+    if isinstance(k, int) and k == 1:
+        return first  # no loop at all: CD-1's update stays a straight graph
 
     def body(i, state):
         return i + 1, gibbs_step(rbm, state.v, rng)
@@ -117,7 +118,8 @@ class PersistentChains(tf.Module):
             initial = check_matrix(initial, "initial", what="units")
             shape = initial.shape
         if len(shape) != 2:  # pragma: no cover - check_matrix has refused it
-            raise ValueError(f"initial chain states must be (n_chains, n_visible); got {shape}.")
+            raise ValueError(
+                f"initial chain states must be (n_chains, n_visible); got {shape}.")
         self.v = tf.Variable(initial, trainable=False, name="chains")
 
     @property
@@ -136,7 +138,8 @@ class PersistentChains(tf.Module):
         Returns:
             The :class:`ChainState` after the steps.
         """
-        start = as_model_input(self.v.read_value(), rbm.n_visible, rbm.dtype, name="chains")
+        start = as_model_input(self.v.read_value(), rbm.n_visible, rbm.dtype,
+                               name="chains")
         state = gibbs_chain(rbm, start, k, rng)
         self.v.assign(tf.cast(state.v, self.v.dtype))
         return state

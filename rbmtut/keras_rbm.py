@@ -24,7 +24,8 @@ from .rbm import BernoulliRBM
 __all__ = ["RBMModel"]
 
 #: Keras callbacks that change ``model.optimizer.learning_rate``.
-_RATE_CALLBACKS = (keras.callbacks.LearningRateScheduler, keras.callbacks.ReduceLROnPlateau)
+_RATE_CALLBACKS = (keras.callbacks.LearningRateScheduler,
+                   keras.callbacks.ReduceLROnPlateau)
 
 
 class _TrainerEpochs(keras.callbacks.Callback):
@@ -72,19 +73,24 @@ class RBMModel(keras.Model):
         name: model name.
     """
 
-    def __init__(self, trainer: RBMTrainer, *, track_reconstruction: bool = True, name=None):
+    def __init__(self, trainer: RBMTrainer, *, track_reconstruction: bool = True,
+                 name=None):
         super().__init__(name=name)
-        check_instance(trainer, "trainer", RBMTrainer, "Build one with rbmtut.RBMTrainer(rbm).")
+        check_instance(trainer, "trainer", RBMTrainer,
+                       "Build one with rbmtut.RBMTrainer(rbm).")
         if active_strategy() not in (None, trainer.strategy):
             raise ValueError(
-                "this model is built under a tf.distribute strategy, so Keras will split "
-                "every batch across replicas; build its trainer in the same strategy.scope().")
+                "this model is built under a tf.distribute strategy, so Keras will "
+                "split every batch across replicas; build its trainer in the same "
+                "strategy.scope().")
         self.trainer = trainer
-        self.track_reconstruction = check_bool(track_reconstruction, "track_reconstruction")
+        self.track_reconstruction = check_bool(track_reconstruction,
+                                               "track_reconstruction")
         self._surrogate = keras.metrics.Mean(name=trainer.metric_names[0])
         self._reconstruction = keras.metrics.Mean(name="reconstruction")
         self._synced_rate = None
-        self.built = True  # no Keras weights to create: the trainer holds every variable
+        # No Keras weights to create: the trainer holds every variable.
+        self.built = True
 
     @property
     def rbm(self) -> BernoulliRBM:
@@ -97,16 +103,18 @@ class RBMModel(keras.Model):
         return [self._surrogate, self._reconstruction]
 
     def call(self, v):
-        """Hidden probabilities p(h=1|v) (n, n_hidden) of visible vectors (n, n_visible)."""
+        """Hidden probabilities p(h=1|v) (n, n_hidden) of visible vectors
+        (n, n_visible)."""
         return self.rbm.hidden_probs(v)
 
     def compile(self, *, jit_compile=False, **kwargs):
-        """Prepare for ``fit``; ``jit_compile`` defaults to False (XLA was slower on CPU)."""
+        """Prepare for ``fit``; ``jit_compile`` defaults to False
+        (XLA was slower on CPU)."""
         for key in ("optimizer", "loss"):
             if kwargs.get(key) is not None:
                 raise ValueError(
-                    f"RBMModel.compile takes no {key}: the update rule is the trainer's "
-                    "(RBMTrainer(..., optimizer=...)).")
+                    f"RBMModel.compile takes no {key}: the update rule is the "
+                    "trainer's (RBMTrainer(..., optimizer=...)).")
         trainer = self.trainer
         if trainer.optimizer is not None:
             optimizer = trainer.optimizer
@@ -124,16 +132,19 @@ class RBMModel(keras.Model):
         self.compile()
 
     def sync_learning_rate(self) -> None:
-        """Give the built-in rule the rate a Keras callback set on ``model.optimizer``, if any."""
+        """Give the built-in rule the rate a Keras callback set on
+        ``model.optimizer``, if any."""
         if self.trainer.optimizer is not None or self._synced_rate is None:
             return
         rate = float(self.optimizer.learning_rate.numpy())
         if rate != self._synced_rate:  # a callback changed it
             if not rate >= 0:
-                raise ValueError(f"a callback set the learning rate to {rate}; need >= 0.")
+                raise ValueError(
+                    f"a callback set the learning rate to {rate}; need >= 0.")
             self.trainer.learning_rate.assign(rate)
         else:  # keep the stand-in showing the rate the trainer uses
-            self.optimizer.learning_rate.assign(float(self.trainer.learning_rate.numpy()))
+            self.optimizer.learning_rate.assign(
+                float(self.trainer.learning_rate.numpy()))
         self._synced_rate = float(self.optimizer.learning_rate.numpy())
 
     def _track_reconstruction(self, v):
@@ -143,7 +154,8 @@ class RBMModel(keras.Model):
 
     def train_step(self, data):
         """One trainer update on a batch; returns the epoch means so far."""
-        v = self.rbm.visible_input(data[0] if isinstance(data, tuple) else data, "batch")
+        batch = data[0] if isinstance(data, tuple) else data
+        v = self.rbm.visible_input(batch, "batch")
         self._surrogate.update_state(self.trainer.update_step(v))
         if not self.track_reconstruction:
             return {self._surrogate.name: self._surrogate.result()}
@@ -151,13 +163,17 @@ class RBMModel(keras.Model):
         return {tracker.name: tracker.result() for tracker in self.metrics}
 
     def test_step(self, data):
-        """Reconstruction cross-entropy of held-out data (``validation_data``, ``evaluate``)."""
-        v = self.rbm.visible_input(data[0] if isinstance(data, tuple) else data, "batch")
+        """Reconstruction cross-entropy of held-out data
+        (``validation_data``, ``evaluate``)."""
+        batch = data[0] if isinstance(data, tuple) else data
+        v = self.rbm.visible_input(batch, "batch")
         self._track_reconstruction(v)
         return {"reconstruction": self._reconstruction.result()}
 
-    def fit(self, x=None, y=None, *, batch_size=None, epochs=1, callbacks=None, **kwargs):
-        """Train for ``epochs`` more epochs; the arguments are those of ``keras.Model.fit``.
+    def fit(self, x=None, y=None, *, batch_size=None, epochs=1, callbacks=None,
+            **kwargs):
+        """Train for ``epochs`` more epochs; the arguments are those of
+        ``keras.Model.fit``.
 
         An array ``x`` (N, n_visible) is served in the seeded shuffles of
         :func:`rbmtut.fitting.batch_dataset` (default batch size 100, last
@@ -171,42 +187,50 @@ class RBMModel(keras.Model):
         callbacks = list(callbacks or [])
         if self.trainer.learning_rate_schedule is not None and any(
                 isinstance(c, _RATE_CALLBACKS) for c in callbacks):
-            raise ValueError("the trainer has its own learning-rate schedule; give either it or "
-                             "a Keras learning-rate callback, not both.")
+            raise ValueError("the trainer has its own learning-rate schedule; give "
+                             "either it or a Keras learning-rate callback, not both.")
         if not self.compiled:
             self.compile()
         done = int(self.trainer.completed_epochs.numpy())
         if not isinstance(x, tf.data.Dataset):
             if "initial_epoch" in kwargs or "steps_per_epoch" in kwargs:
                 raise ValueError(
-                    "with array input the trainer keeps the epoch count and batch plan; "
-                    "do not pass initial_epoch or steps_per_epoch.")
+                    "with array input the trainer keeps the epoch count and batch "
+                    "plan; do not pass initial_epoch or steps_per_epoch.")
             x = self.rbm.visible_input(x).numpy()
-            batch_size = 100 if batch_size is None else check_int(batch_size, "batch_size", low=1)
+            batch_size = (100 if batch_size is None
+                          else check_int(batch_size, "batch_size", low=1))
             if batch_size > len(x):
-                raise ValueError(f"batch_size must be at most len(x) = {len(x)}; got {batch_size}.")
+                raise ValueError(f"batch_size must be at most len(x) = {len(x)}; "
+                                 f"got {batch_size}.")
             if self.trainer.strategy is not None:
                 check_batch_size(self.trainer.strategy, batch_size)
-            kwargs.update(steps_per_epoch=len(x) // batch_size, shuffle=False, initial_epoch=done)
-            x = batch_dataset(x, batch_size, self.trainer.seed, first_epoch=done, epochs=epochs)
+            kwargs.update(steps_per_epoch=len(x) // batch_size, shuffle=False,
+                          initial_epoch=done)
+            x = batch_dataset(x, batch_size, self.trainer.seed, first_epoch=done,
+                              epochs=epochs)
             epochs = done + epochs  # Keras counts epochs from initial_epoch
         elif batch_size is not None:
-            raise ValueError("a tf.data.Dataset is already batched; do not pass batch_size.")
-        return super().fit(x, epochs=epochs, callbacks=[*callbacks, _TrainerEpochs(self)], **kwargs)
+            raise ValueError(
+                "a tf.data.Dataset is already batched; do not pass batch_size.")
+        return super().fit(x, epochs=epochs,
+                           callbacks=[*callbacks, _TrainerEpochs(self)], **kwargs)
 
-    # --- saving: the trainer's state travels with Keras's files -----------------------
+    # --- saving: the trainer's state travels with Keras's files ----------------------
 
     def _state_variables(self):
-        # tf.Module lists neither a generator's state nor a Keras optimizer's slots; both are
-        # state, and a model loaded before it is compiled has no optimizer for Keras to fill.
+        # tf.Module lists neither a generator's state nor a Keras optimizer's slots;
+        # both are state, and a model loaded before it is compiled has no optimizer
+        # for Keras to fill.
         trainer = self.trainer
         slots = [v for o in (trainer.optimizer, trainer.bias_optimizer) if o is not None
                  for v in o.variables]
-        return ([v for v in trainer.variables if v.dtype != tf.string] + [trainer.rng.state]
-                + slots)
+        return ([v for v in trainer.variables if v.dtype != tf.string]
+                + [trainer.rng.state] + slots)
 
     def save_own_variables(self, store):
-        """Keras hook: store every numeric variable of the trainer (and so of the RBM)."""
+        """Keras hook: store every numeric variable of the trainer
+        (and so of the RBM)."""
         for i, variable in enumerate(self._state_variables()):
             store[str(i)] = variable.numpy()
 
@@ -214,24 +238,27 @@ class RBMModel(keras.Model):
         """Keras hook: restore what :meth:`save_own_variables` stored."""
         variables = self._state_variables()
         if len(store.keys()) != len(variables):
-            raise ValueError(f"the weights file has {len(store.keys())} arrays but this model's "
-                             f"trainer has {len(variables)}; build it with the same settings.")
+            raise ValueError(
+                f"the weights file has {len(store.keys())} arrays but this model's "
+                f"trainer has {len(variables)}; build it with the same settings.")
         for i, variable in enumerate(variables):
             value = np.asarray(store[str(i)])
             if value.shape != tuple(variable.shape):
-                raise ValueError(f"array {i} has shape {value.shape} but {variable.name} has "
-                                 f"{tuple(variable.shape)}; build the model with the same settings.")
+                raise ValueError(
+                    f"array {i} has shape {value.shape} but {variable.name} has "
+                    f"{tuple(variable.shape)}; build the model with the same settings.")
             variable.assign(value)
 
     def get_config(self) -> dict:
         """What rebuilds this model (for ``model.save("....keras")``)."""
         rule = self.trainer.rule
         if callable(rule.learning_rate):
-            raise ValueError("a trainer with a learning-rate function cannot be saved as a "
-                             ".keras file; save_weights works, or use a float rate.")
-        fields = {"method": rule.method, "k": rule.k, "learning_rate": rule.learning_rate,
-                  "momentum": rule.momentum, "weight_decay": rule.weight_decay,
-                  "n_chains": rule.n_chains}
+            raise ValueError(
+                "a trainer with a learning-rate function cannot be saved as a .keras "
+                "file; save_weights works, or use a float rate.")
+        fields = {"method": rule.method, "k": rule.k,
+                  "learning_rate": rule.learning_rate, "momentum": rule.momentum,
+                  "weight_decay": rule.weight_decay, "n_chains": rule.n_chains}
         for key in ("optimizer", "bias_optimizer"):
             value = getattr(rule, key)
             fields[key] = None if value is None else keras.optimizers.serialize(value)
@@ -241,12 +268,14 @@ class RBMModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        """Rebuild an untrained model of the same shape and settings (weights load after)."""
+        """Rebuild an untrained model of the same shape and settings
+        (weights load after)."""
         fields = dict(config["rule"])
         for key in ("optimizer", "bias_optimizer"):
             if fields[key] is not None:
                 fields[key] = keras.optimizers.deserialize(fields[key])
         make = DistributedRBMTrainer if config.get("distributed") else RBMTrainer
-        trainer = make(BernoulliRBM(**config["rbm"]), LearningRule(**fields), seed=config["seed"])
+        trainer = make(BernoulliRBM(**config["rbm"]), LearningRule(**fields),
+                       seed=config["seed"])
         return cls(trainer, track_reconstruction=config["track_reconstruction"],
                    name=config["name"])

@@ -1,4 +1,5 @@
-"""Learning an RBM: the CD/PCD gradient, the surrogate loss, the learning rule and the trainer.
+"""Learning an RBM: the CD/PCD gradient, the surrogate loss, the learning rule
+and the trainer.
 
 The log-likelihood gradient of an RBM is a difference of two expectations,
 
@@ -35,8 +36,8 @@ from .learning_rule import LearningRule
 from .nn import sample_bernoulli
 from .rbm import BernoulliRBM
 
-__all__ = ["cd_loss", "Gradients", "cd_gradients", "mean_free_energy", "LearningRule", "Update",
-           "RBMTrainer"]
+__all__ = ["cd_loss", "Gradients", "cd_gradients", "mean_free_energy", "LearningRule",
+           "Update", "RBMTrainer"]
 
 
 def cd_loss(rbm: BernoulliRBM, v_data, v_model) -> tf.Tensor:
@@ -61,7 +62,8 @@ def cd_loss(rbm: BernoulliRBM, v_data, v_model) -> tf.Tensor:
 def mean_free_energy(rbm: BernoulliRBM, v, hidden_logits) -> tf.Tensor:
     """``mean F(v)`` given ``hidden_logits = v W + c`` (saves a matrix product)."""
     return -tf.reduce_mean(
-        tf.linalg.matvec(v, rbm.b) + tf.reduce_sum(tf.nn.softplus(hidden_logits), axis=-1)
+        tf.linalg.matvec(v, rbm.b)
+        + tf.reduce_sum(tf.nn.softplus(hidden_logits), axis=-1)
     )
 
 
@@ -87,8 +89,10 @@ def cd_gradients(rbm: BernoulliRBM, v_data, h_data, v_model, h_model) -> Gradien
     Returns:
         :class:`Gradients` (descend along them to learn).
     """
-    v_data, v_model = rbm.visible_input(v_data, "v_data"), rbm.visible_input(v_model, "v_model")
-    h_data, h_model = rbm.hidden_input(h_data, "h_data"), rbm.hidden_input(h_model, "h_model")
+    v_data = rbm.visible_input(v_data, "v_data")
+    v_model = rbm.visible_input(v_model, "v_model")
+    h_data = rbm.hidden_input(h_data, "h_data")
+    h_model = rbm.hidden_input(h_model, "h_model")
     # Multiply by reciprocals: a graph would constant-fold "x / n" into
     # "x * (1/n)", and eager and compiled runs must round identically.
     inv_n = 1.0 / tf.cast(tf.shape(v_data)[0], rbm.dtype)
@@ -150,9 +154,9 @@ class RBMTrainer(Trainer):
     #: The multi-device trainer's strategy (None: one device).
     strategy = None
 
-    def __init__(self, rbm: BernoulliRBM, rule: LearningRule | None = None, *, seed: int = 0,
-                 compile: bool = True, jit_compile: bool = False, name: str | None = None,
-                 **rule_fields):
+    def __init__(self, rbm: BernoulliRBM, rule: LearningRule | None = None, *,
+                 seed: int = 0, compile: bool = True, jit_compile: bool = False,
+                 name: str | None = None, **rule_fields):
         check_instance(rbm, "rbm", BernoulliRBM)
         rule = LearningRule.build(rule, **rule_fields).for_model(rbm)
         strategy = self._check_devices(rbm, rule)
@@ -172,9 +176,11 @@ class RBMTrainer(Trainer):
             self.learning_rate_schedule = rate if callable(rate) else None
             self.learning_rate = tf.Variable(rule.first_learning_rate(), dtype=dtype,
                                              trainable=False)
-            self.momentum = tf.Variable(rule.momentum_value, dtype=dtype, trainable=False)
+            self.momentum = tf.Variable(rule.momentum_value, dtype=dtype,
+                                        trainable=False)
             self.velocities = [
-                tf.Variable(tf.zeros_like(p), trainable=False, name=f"velocity_{p.name.split(':')[0]}")
+                tf.Variable(tf.zeros_like(p), trainable=False,
+                            name=f"velocity_{p.name.split(':')[0]}")
                 for p in rbm.parameters
             ]
         else:
@@ -188,12 +194,15 @@ class RBMTrainer(Trainer):
             self.chains = PersistentChains(sample_bernoulli(p, self.rng), name="chains")
 
     def _check_devices(self, rbm, rule):
-        """Refuse a strategy scope: several devices need rbmtut.distribute.DistributedRBMTrainer."""
-        if tf.distribute.has_strategy() or isinstance(rbm.W, tf.distribute.DistributedValues):
+        """Refuse a strategy scope: several devices need
+        rbmtut.distribute.DistributedRBMTrainer.
+        """
+        if (tf.distribute.has_strategy()
+                or isinstance(rbm.W, tf.distribute.DistributedValues)):
             raise ValueError(
-                "RBMTrainer runs on one device; to train under a tf.distribute strategy, build "
-                "rbmtut.distribute.DistributedRBMTrainer (with the RBM) inside its scope, or "
-                "pass strategy= to fit_rbm.")
+                "RBMTrainer runs on one device; to train under a tf.distribute "
+                "strategy, build rbmtut.distribute.DistributedRBMTrainer (with the "
+                "RBM) inside its scope, or pass strategy= to fit_rbm.")
         return None
 
     @property
@@ -208,7 +217,9 @@ class RBMTrainer(Trainer):
     # --- one update ---------------------------------------------------------------
 
     def negative_phase(self, v_data, h_data) -> tf.Tensor:
-        """The chain ends ``v_model``: k steps from the data (CD) or from the chains (PCD)."""
+        """The chain ends ``v_model``: k steps from the data (CD) or from the
+        chains (PCD).
+        """
         if self.method == "pcd":
             return self.chains.advance(self.rbm, self.k, self.rng).v
         # The first hidden sample reuses the positive-phase probabilities.
@@ -236,13 +247,16 @@ class RBMTrainer(Trainer):
         a_model = rbm.hidden_logits(v_model)  # chapter 2: the statistics by hand
         h_model = tf.sigmoid(a_model)
         # The surrogate's value, from the logits already computed (diagnostic only).
-        surrogate = mean_free_energy(rbm, v_data, a_data) - mean_free_energy(rbm, v_model, a_model)
+        surrogate = (mean_free_energy(rbm, v_data, a_data)
+                     - mean_free_energy(rbm, v_model, a_model))
         self.apply_gradients(self.with_weight_decay(
             cd_gradients(rbm, v_data, h_data, v_model, h_model)))
         return Update(surrogate, h_data)
 
     def exact_update(self, v_data) -> Update:
-        """One update along the exact log-likelihood gradient (tiny models: enumeration)."""
+        """One update along the exact log-likelihood gradient
+        (tiny models: enumeration).
+        """
         rbm = self.rbm
         h_data = tf.sigmoid(rbm.hidden_logits(v_data))
         log_z = exact_log_partition(rbm)
@@ -257,17 +271,23 @@ class RBMTrainer(Trainer):
         return Update(nll, h_data)
 
     def update_step(self, v_data) -> tf.Tensor:
-        """The update of this trainer's method (:meth:`update` or :meth:`exact_update`); its loss."""
+        """The update of this trainer's method (:meth:`update` or
+        :meth:`exact_update`); its loss.
+        """
         if self.method == "exact":
             return self.exact_update(v_data).loss
         return self.update(v_data).loss
 
     def with_weight_decay(self, grads: Gradients) -> Gradients:
-        """``grads`` plus the gradient of the L2 penalty ``weight_decay / 2 * |W|^2``."""
+        """``grads`` plus the gradient of the L2 penalty
+        ``weight_decay / 2 * |W|^2``.
+        """
         return Gradients(grads.dW + self.weight_decay * self.rbm.W, grads.db, grads.dc)
 
     def apply_gradients(self, grads) -> None:
-        """Descend along ``(dW, db, dc)``: the momentum rule, or the Keras optimizer(s)."""
+        """Descend along ``(dW, db, dc)``: the momentum rule, or
+        the Keras optimizer(s).
+        """
         W, b, c = self.rbm.parameters
         if self.optimizer is None:
             for param, velocity, grad in zip((W, b, c), self.velocities, grads):
@@ -285,7 +305,8 @@ class RBMTrainer(Trainer):
         """Set the learning rate of the coming epoch from the schedule, if any."""
         if self.learning_rate_schedule is not None:
             rate = self.learning_rate_schedule(int(self.completed_epochs.numpy()))
-            if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate >= 0:
-                raise ValueError(f"the learning-rate schedule returned {rate!r}; it must return "
-                                 "a number >= 0 for every epoch.")
+            if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
+                    or not rate >= 0):
+                raise ValueError(f"the learning-rate schedule returned {rate!r}; it "
+                                 "must return a number >= 0 for every epoch.")
             self.learning_rate.assign(rate)

@@ -1,4 +1,5 @@
-"""How an RBM learns: one settings object for the trainer, ``fit_rbm`` and DBN pretraining.
+"""How an RBM learns: one settings object for the trainer, ``fit_rbm``
+and DBN pretraining.
 
 A :class:`LearningRule` says which gradient estimate to follow (CD-k, PCD-k
 or the exact gradient) and how to apply it (the built-in momentum rule, or a
@@ -63,28 +64,34 @@ class LearningRule:
         for name in ("optimizer", "bias_optimizer"):
             value = getattr(self, name)
             if value is not None:
-                check_instance(value, name, keras.optimizers.Optimizer,
-                               "Pass an optimizer object, e.g. keras.optimizers.Adam(1e-3).",
-                               what="keras.optimizers.Optimizer")
+                check_instance(
+                    value, name, keras.optimizers.Optimizer,
+                    "Pass an optimizer object, e.g. keras.optimizers.Adam(1e-3).",
+                    what="keras.optimizers.Optimizer")
         if self.optimizer is None:
             if self.bias_optimizer is not None:
-                raise ValueError("bias_optimizer needs an optimizer for the weights as well.")
+                raise ValueError(
+                    "bias_optimizer needs an optimizer for the weights as well.")
             if self.learning_rate is not None and not callable(self.learning_rate):
                 check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
             if self.momentum is not None:
                 check_real(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
         elif self.learning_rate is not None or self.momentum is not None:
             raise ValueError(
-                "learning_rate and momentum belong to the built-in rule; with an optimizer, "
-                "set them on the optimizer (e.g. keras.optimizers.SGD(0.05, momentum=0.5)).")
+                "learning_rate and momentum belong to the built-in rule; with an "
+                "optimizer, set them on the optimizer "
+                "(e.g. keras.optimizers.SGD(0.05, momentum=0.5)).")
         if self.n_chains is not None:
             check_int(self.n_chains, "n_chains", low=1)
             if self.method != "pcd":
-                raise ValueError(f"n_chains is only used by method='pcd', not {self.method!r}.")
+                raise ValueError(
+                    f"n_chains is only used by method='pcd', not {self.method!r}.")
 
     @classmethod
     def build(cls, rule: LearningRule | None = None, **fields) -> LearningRule:
-        """``rule`` (default ``LearningRule()``) with ``fields`` replaced; unknown names are refused."""
+        """``rule`` (default ``LearningRule()``) with ``fields`` replaced; unknown
+        names are refused.
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(fields) - known)
         if unknown:
@@ -97,12 +104,14 @@ class LearningRule:
 
     def for_model(self, rbm) -> LearningRule:
         """This rule, checked against ``rbm``'s sizes."""
-        if self.method == "exact" and min(rbm.n_visible, rbm.n_hidden) > MAX_EXACT_UNITS:
+        if (self.method == "exact"
+                and min(rbm.n_visible, rbm.n_hidden) > MAX_EXACT_UNITS):
             raise ValueError(
                 "method='exact' enumerates a layer and needs one with at most "
                 f"{MAX_EXACT_UNITS} units; use 'cd' or 'pcd'.")
         if self.method == "pcd" and self.n_chains is None:
-            raise ValueError("method='pcd' needs n_chains, an int >= 1 (usually the batch size).")
+            raise ValueError(
+                "method='pcd' needs n_chains, an int >= 1 (usually the batch size).")
         return self
 
     @property
@@ -115,31 +124,40 @@ class LearningRule:
         rate = 0.05 if self.learning_rate is None else self.learning_rate
         if callable(rate):
             rate = rate(0)
-            if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > 0:
-                raise ValueError(f"the learning-rate schedule returned {rate!r} for epoch 0; "
-                                 "it must return a number > 0.")
+            if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
+                    or not rate > 0):
+                raise ValueError(
+                    f"the learning-rate schedule returned {rate!r} for epoch 0; "
+                    "it must return a number > 0.")
         return float(rate)
 
     def build_optimizers(self, rbm) -> None:
-        """Build the fresh Keras optimizer(s) on the RBM's variables (checkpoints restore eagerly)."""
-        pairs = ([(self.optimizer, list(rbm.parameters), "optimizer")] if self.bias_optimizer is None
+        """Build the fresh Keras optimizer(s) on the RBM's variables (checkpoints
+        restore eagerly).
+        """
+        pairs = ([(self.optimizer, list(rbm.parameters), "optimizer")]
+                 if self.bias_optimizer is None
                  else [(self.optimizer, [rbm.W], "optimizer"),
                        (self.bias_optimizer, [rbm.b, rbm.c], "bias_optimizer")])
         for optimizer, variables, name in pairs:
             if optimizer.built:
-                raise ValueError(f"{name} is already built on other variables; pass a fresh "
-                                 "optimizer (one per trainer).")
+                raise ValueError(
+                    f"{name} is already built on other variables; pass a fresh "
+                    "optimizer (one per trainer).")
             optimizer.build(variables)
 
     def fingerprint(self, rbm, seed: int) -> str:
         """Everything a checkpoint must agree on to resume this run, as a string."""
         def describe(value):
             if isinstance(value, keras.optimizers.Optimizer):
-                config = {k: v for k, v in value.get_config().items() if k != "name"}  # automatic
+                config = {k: v for k, v in value.get_config().items()
+                          if k != "name"}  # automatic
                 return {"class": type(value).__name__, "config": config}
             if callable(value):
-                return f"schedule {getattr(value, '__qualname__', type(value).__name__)}"
+                name = getattr(value, "__qualname__", type(value).__name__)
+                return f"schedule {name}"
             return value
-        fields = {f.name: describe(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        fields = {f.name: describe(getattr(self, f.name))
+                  for f in dataclasses.fields(self)}
         fields.update(seed=seed, rbm=[rbm.n_visible, rbm.n_hidden, rbm.dtype.name])
         return json.dumps(fields, sort_keys=True, default=str)

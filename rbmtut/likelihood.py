@@ -17,7 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from ._seeding import SeededFunction
-from ._validation import as_model_input, check_bool, check_choice, check_int, check_real, check_seed
+from ._validation import (as_model_input, check_bool, check_choice, check_int,
+                          check_real, check_seed)
 from .nn import bernoulli_cross_entropy, sample_bernoulli
 
 if TYPE_CHECKING:
@@ -58,7 +59,9 @@ def reconstruction_cross_entropy(rbm: BernoulliRBM, v) -> tf.Tensor:
 
 
 def log_conditionals(rbm: BernoulliRBM, v, index) -> tf.Tensor:
-    """``log p(v_i | v_-i)`` for the bits ``index`` (n, m) of each row of ``v`` (n, d): (n, m)."""
+    """``log p(v_i | v_-i)`` for the bits ``index`` (n, m) of each row of ``v``
+    (n, d): (n, m).
+    """
     a = rbm.hidden_logits(v)  # (n, H)
     v_i = tf.gather(v, index, batch_dims=1)  # (n, m)
     d = 1.0 - 2.0 * v_i  # change of v_i when flipped
@@ -72,8 +75,8 @@ def log_conditionals(rbm: BernoulliRBM, v, index) -> tf.Tensor:
     return tf.math.log_sigmoid(gap)
 
 
-def pseudo_log_likelihood(rbm: BernoulliRBM, v, *, stochastic: bool = False, seed: int = 0,
-                          batch_size: int = 100) -> tf.Tensor:
+def pseudo_log_likelihood(rbm: BernoulliRBM, v, *, stochastic: bool = False,
+                          seed: int = 0, batch_size: int = 100) -> tf.Tensor:
     """Pseudo-log-likelihood ``sum_i log p(v_i | v_-i)``, nats per example.
 
     Normalisation: the sum over all ``n_visible`` bits (not the per-bit
@@ -132,7 +135,8 @@ class AISResult(NamedTuple):
     log_weights: np.ndarray
 
     def log_z_lower_bound(self, confidence: float = 0.99) -> float:
-        """A lower bound on the true ``log Z`` that holds with probability ``confidence``.
+        """A lower bound on the true ``log Z`` that holds with probability
+        ``confidence``.
 
         ``Z_hat`` is unbiased and non-negative, so Markov's inequality gives
         ``P(Z_hat >= Z / (1 - confidence)) <= 1 - confidence``, whatever the
@@ -142,12 +146,13 @@ class AISResult(NamedTuple):
         (``log 100 = 4.6`` nats at 99%).  A log-likelihood computed with the
         true ``log Z`` is then at most the estimate plus that margin.
         """
-        confidence = check_real(confidence, "confidence", low=0.0, high=1.0, low_open=True,
-                                high_open=True)
+        confidence = check_real(confidence, "confidence", low=0.0, high=1.0,
+                                low_open=True, high_open=True)
         return self.log_z + math.log1p(-confidence)
 
 
-def ais_schedule(kind: str = "salakhutdinov-murray", n: int | None = None) -> np.ndarray:
+def ais_schedule(kind: str = "salakhutdinov-murray",
+                 n: int | None = None) -> np.ndarray:
     """Inverse temperatures ``0 = beta_0 < ... < beta_K = 1``.
 
     Args:
@@ -161,7 +166,9 @@ def ais_schedule(kind: str = "salakhutdinov-murray", n: int | None = None) -> np
     """
     check_choice(kind, "kind", ("salakhutdinov-murray", "linear"))
     if kind == "salakhutdinov-murray":
-        parts = [np.arange(500) * 1e-3, 0.5 + np.arange(4000) * 1e-4, 0.9 + np.arange(10000) * 1e-5]
+        parts = [np.arange(500) * 1e-3,
+                 0.5 + np.arange(4000) * 1e-4,
+                 0.9 + np.arange(10000) * 1e-5]
         return np.concatenate(parts + [[1.0]])
     if n is None:
         raise ValueError("a linear schedule needs n >= 1 steps; pass n.")
@@ -191,7 +198,8 @@ def base_rate_bias(x, *, pseudo_count: float = 1.0) -> np.ndarray:
 
 @tf.function(reduce_retracing=True)
 def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
-    """AIS log-weights (n_runs,): anneal from the base-rate model (beta=0) to the RBM (beta=1).
+    """AIS log-weights (n_runs,): anneal from the base-rate model (beta=0) to the
+    RBM (beta=1).
 
     At each inverse temperature ``beta_k`` every run adds ``log p*_k(v) -
     log p*_{k-1}(v)`` to its log-weight, then takes one Gibbs transition that
@@ -218,7 +226,8 @@ def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
         log_w += tf.cast(step, tf.float64)
         # A Gibbs transition that leaves p_beta invariant (reuses a).
         h = sample_bernoulli(tf.sigmoid(beta * a), rng)
-        v_logits = (1.0 - beta) * base_b + beta * (b + tf.matmul(h, W, transpose_b=True))
+        v_logits = ((1.0 - beta) * base_b
+                    + beta * (b + tf.matmul(h, W, transpose_b=True)))
         v = sample_bernoulli(tf.sigmoid(v_logits), rng)
         return t + 1, v, log_w
 
@@ -232,8 +241,8 @@ def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
 _SEEDED_AIS = SeededFunction(ais_log_weights, compile=False)
 
 
-def ais_log_partition(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None, base_bias=None,
-                      seed: int = 0) -> AISResult:
+def ais_log_partition(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None,
+                      base_bias=None, seed: int = 0) -> AISResult:
     """Estimate ``log Z`` by annealed importance sampling.
 
     The path runs from a base-rate model ``A`` (independent visibles with
@@ -263,11 +272,11 @@ def ais_log_partition(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None, base_
         raise ValueError("betas must be strictly increasing.")
     base_bias = np.zeros(rbm.n_visible) if base_bias is None else np.asarray(base_bias)
     if base_bias.shape != (rbm.n_visible,) or not np.all(np.isfinite(base_bias)):
-        raise ValueError(f"base_bias must be finite, of shape ({rbm.n_visible},); got shape "
-                         f"{base_bias.shape}.")
+        raise ValueError(f"base_bias must be finite, of shape ({rbm.n_visible},); "
+                         f"got shape {base_bias.shape}.")
     base_b = tf.constant(base_bias, rbm.dtype)
-    log_w = _SEEDED_AIS(seed, rbm.W, rbm.b, rbm.c, base_b, tf.constant(betas, rbm.dtype),
-                        tf.constant(n_runs)).numpy()
+    log_w = _SEEDED_AIS(seed, rbm.W, rbm.b, rbm.c, base_b,
+                        tf.constant(betas, rbm.dtype), tf.constant(n_runs)).numpy()
     # At beta = 0 every hidden unit contributes a factor (1 + e^0) = 2.
     log_z_base = float(tf.reduce_sum(tf.nn.softplus(tf.cast(base_b, tf.float64))))
     log_z_base += rbm.n_hidden * math.log(2.0)

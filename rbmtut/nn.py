@@ -20,8 +20,9 @@ import tensorflow as tf
 
 from ._validation import check_choice
 
-__all__ = ["sample_bernoulli", "ACTIVATIONS", "activation", "glorot_uniform", "dense_variables",
-           "dense_forward", "logistic_pass", "bernoulli_cross_entropy"]
+__all__ = ["sample_bernoulli", "ACTIVATIONS", "activation", "glorot_uniform",
+           "dense_variables", "dense_forward", "logistic_pass",
+           "bernoulli_cross_entropy"]
 
 
 def sample_bernoulli(probs: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
@@ -50,18 +51,21 @@ ACTIVATIONS = {
 
 
 def activation(name: str, what: str = "activation"):
-    """The function :data:`ACTIVATIONS` names ``name``; ``what`` names the argument in errors."""
+    """The function :data:`ACTIVATIONS` names ``name``;
+    ``what`` names the argument in errors."""
     return ACTIVATIONS[check_choice(name, what, tuple(sorted(ACTIVATIONS)))]
 
 
 def glorot_uniform(rng: tf.random.Generator, n_in: int, n_out: int, dtype) -> tf.Tensor:
-    """Glorot-uniform weights (n_in, n_out): Keras's default, from an explicit generator."""
+    """Glorot-uniform weights (n_in, n_out): Keras's default,
+    from an explicit generator."""
     limit = np.sqrt(6.0 / (n_in + n_out))
     return rng.uniform([n_in, n_out], -limit, limit, dtype=dtype)
 
 
 def dense_variables(sizes, rng: tf.random.Generator, dtype, prefix: str):
-    """Weights (Glorot-uniform) and zero biases of dense layers ``sizes[0] -> sizes[1] -> ...``.
+    """Weights (Glorot-uniform) and zero biases of dense layers
+    ``sizes[0] -> sizes[1] -> ...``.
 
     Returns:
         ``(weights, biases)``: lists of ``tf.Variable`` (n_l, n_{l+1}) and (n_{l+1},),
@@ -93,7 +97,8 @@ def dense_forward(h, weights, biases, hidden, output=tf.identity):
     return h
 
 
-def logistic_pass(x, layers, rng: tf.random.Generator | None = None, *, sample_last: bool = True):
+def logistic_pass(x, layers, rng: tf.random.Generator | None = None, *,
+                  sample_last: bool = True):
     """Logistic layers ``x <- sigmoid(x W + bias)`` for each ``(W, bias)`` in turn.
 
     Without ``rng`` every layer passes its probabilities on (mean field);
@@ -121,7 +126,8 @@ def logistic_pass(x, layers, rng: tf.random.Generator | None = None, *, sample_l
 
 
 def bernoulli_cross_entropy(targets, logits) -> tf.Tensor:
-    """Cross-entropy of ``targets`` under Bernoulli units with ``logits``, in nats per example.
+    """Cross-entropy of ``targets`` under Bernoulli units with ``logits``,
+    in nats per example.
 
     ``-sum_i [t_i log sigmoid(a_i) + (1 - t_i) log sigmoid(-a_i)]`` summed over
     the units and averaged over the rows.  For binary targets it is the

@@ -33,18 +33,25 @@ class PCA(NamedTuple):
     variances: np.ndarray
 
     def _check(self, x) -> np.ndarray:
-        return np.asarray(check_matrix(x, "x", width=len(self.mean), what="features"), np.float64)
+        checked = check_matrix(x, "x", width=len(self.mean), what="features")
+        return np.asarray(checked, np.float64)
 
     def project(self, x) -> np.ndarray:
-        """Coordinates ``(x - mean) V^T`` (n, k) of ``x`` (n, d) along the components."""
+        """Coordinates ``(x - mean) V^T`` (n, k) of ``x`` (n, d)
+        along the components.
+        """
         return (self._check(x) - self.mean) @ self.components.T
 
     def reconstruct(self, x) -> np.ndarray:
-        """The projection ``mean + (x - mean) V^T V`` (n, d) of ``x`` onto the subspace."""
+        """The projection ``mean + (x - mean) V^T V`` (n, d) of ``x``
+        onto the subspace.
+        """
         return self.mean + self.project(x) @ self.components
 
     def squared_error(self, x) -> float:
-        """Squared reconstruction error summed over the d dimensions, averaged over rows."""
+        """Squared reconstruction error summed over the d dimensions, averaged
+        over rows.
+        """
         x = self._check(x)
         return float(np.mean(np.sum((self.reconstruct(x) - x) ** 2, axis=1)))
 
@@ -76,7 +83,8 @@ def pca(x, n_components: int) -> PCA:
         components, variances = vectors[:, top].T, np.maximum(variances[top], 0.0)
     else:
         _, singular, vt = np.linalg.svd(centred, full_matrices=False)
-        components, variances = vt[:n_components], singular[:n_components] ** 2 / (n - 1)
+        components = vt[:n_components]
+        variances = singular[:n_components] ** 2 / (n - 1)
     # Fix each component's sign (largest-magnitude entry positive): both
     # routes, and every run, then return the same rows.
     largest = np.argmax(np.abs(components), axis=1)
@@ -85,7 +93,8 @@ def pca(x, n_components: int) -> PCA:
 
 
 def principal_angles(a, b) -> np.ndarray:
-    """Principal angles (radians, ascending) between the column spaces of ``a`` and ``b``.
+    """Principal angles (radians, ascending) between the column spaces of ``a``
+    and ``b``.
 
     Args:
         a: (d, k) matrix; b: (d, m) matrix, each of full column rank.
@@ -96,7 +105,8 @@ def principal_angles(a, b) -> np.ndarray:
     a = np.asarray(check_matrix(a, "a"), dtype=np.float64)
     b = np.asarray(check_matrix(b, "b"), dtype=np.float64)
     if a.shape[0] != b.shape[0]:
-        raise ValueError(f"need two matrices with the same number of rows; got {a.shape}, {b.shape}.")
+        raise ValueError("need two matrices with the same number of rows; got "
+                         f"{a.shape}, {b.shape}.")
     qa, _ = np.linalg.qr(a)
     qb, _ = np.linalg.qr(b)
     cosines = np.linalg.svd(qa.T @ qb, compute_uv=False)

@@ -36,7 +36,8 @@ def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
         shape = images.shape[1:]
         images = images.reshape(len(images), -1)
     if images.ndim != 2 or len(images) == 0:
-        raise ValueError(f"images must be a non-empty (n, pixels) array; got shape {images.shape}.")
+        raise ValueError("images must be a non-empty (n, pixels) array; got shape "
+                         f"{images.shape}.")
     if shape is None:
         side = int(round(math.sqrt(images.shape[1])))
         if side * side != images.shape[1]:
@@ -51,7 +52,8 @@ def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
         span = images.max(axis=1, keepdims=True) - lo
         images = np.where(span > 0, (images - lo) / np.where(span > 0, span, 1.0), 0.5)
     n = len(images)
-    n_cols = int(math.ceil(math.sqrt(n))) if n_cols is None else check_int(n_cols, "n_cols", low=1)
+    n_cols = (int(math.ceil(math.sqrt(n))) if n_cols is None
+              else check_int(n_cols, "n_cols", low=1))
     n_rows = int(math.ceil(n / n_cols))
     h, w = (check_int(s, "each side of shape", low=1) for s in shape)
     if h * w != images.shape[1]:
@@ -59,7 +61,8 @@ def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
                          f"{images.shape[1]}.")
     if pad_value is None:
         pad_value = 0.5 * (images.min() + images.max())
-    grid = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad), float(pad_value))
+    grid = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad),
+                   float(pad_value))
     for k, image in enumerate(images):
         r, c = divmod(k, n_cols)
         top, left = pad + r * (h + pad), pad + c * (w + pad)
@@ -67,12 +70,15 @@ def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
     return grid
 
 
-def plot_tiles(images, shape=None, *, n_cols=None, title=None, ax=None, normalize="each",
-               cmap="gray", pad_value=None):
-    """Show :func:`tile_images` of ``images`` on ``ax`` (a new figure by default); return the axes."""
+def plot_tiles(images, shape=None, *, n_cols=None, title=None, ax=None,
+               normalize="each", cmap="gray", pad_value=None):
+    """Show :func:`tile_images` of ``images`` on ``ax`` (a new figure by default);
+    return the axes.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))
-    grid = tile_images(images, shape, n_cols=n_cols, normalize=normalize, pad_value=pad_value)
+    grid = tile_images(images, shape, n_cols=n_cols, normalize=normalize,
+                       pad_value=pad_value)
     ax.imshow(grid, cmap=cmap, interpolation="nearest")
     ax.set_axis_off()
     if title:

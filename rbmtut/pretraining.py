@@ -34,14 +34,16 @@ SCHEDULES = ("layerwise", "simultaneous")
 def _per_layer(value, name: str, n_rbms: int) -> list:
     if isinstance(value, (list, tuple)):
         if len(value) != n_rbms:
-            raise ValueError(f"{name} has {len(value)} entries for {n_rbms} RBMs; give one value "
-                             "or one per RBM.")
+            raise ValueError(
+                f"{name} has {len(value)} entries for {n_rbms} RBMs; give one value "
+                "or one per RBM.")
         return list(value)
     return [value] * n_rbms
 
 
 class StackTrainer(Trainer):
-    """Trains every RBM of a stack in one loop: each batch goes up, each layer takes one update.
+    """Trains every RBM of a stack in one loop: each batch goes up, each layer
+    takes one update.
 
     The layer above learns from the output of the layer below *before* that
     layer's update (the positive phase's hidden probabilities, computed once),
@@ -74,7 +76,8 @@ class StackTrainer(Trainer):
         """One update of every layer; returns their losses, (L,)."""
         losses = []
         for trainer, sampler in zip(self.trainers, self.samplers):
-            update = trainer.exact_update if trainer.method == "exact" else trainer.update
+            update = (trainer.exact_update if trainer.method == "exact"
+                      else trainer.update)
             loss, out = update(batch)
             losses.append(loss)
             batch = out if sampler is None else sample_bernoulli(out, sampler)
@@ -90,9 +93,10 @@ class StackTrainer(Trainer):
             trainer.end_epoch()
 
 
-def fit_dbn(dbn: DBN, x, rule: LearningRule | list | None = None, *, epochs=10, batch_size=100,
-            pass_up: str = "probs", schedule: str = "layerwise", seed: int = 0, monitors=None,
-            progress: bool = True, **rule_fields) -> History:
+def fit_dbn(dbn: DBN, x, rule: LearningRule | list | None = None, *, epochs=10,
+            batch_size=100, pass_up: str = "probs", schedule: str = "layerwise",
+            seed: int = 0, monitors=None, progress: bool = True,
+            **rule_fields) -> History:
     """Greedy pretraining: RBM 0 learns ``x``, RBM l+1 learns RBM l's output.
 
     Every setting — ``rule``, each field of it given by keyword, ``epochs``,
@@ -156,13 +160,16 @@ def fit_dbn(dbn: DBN, x, rule: LearningRule | list | None = None, *, epochs=10, 
         check_int(settings["batch_size"][layer], "batch_size", low=1, high=n_rows)
     if schedule == "simultaneous" and any(
             len(set(settings[key])) > 1 for key in ("epochs", "batch_size")):
-        raise ValueError("schedule='simultaneous' trains every layer on the same batches; "
-                         "give one value for epochs and for batch_size.")
+        raise ValueError(
+            "schedule='simultaneous' trains every layer on the same batches; "
+            "give one value for epochs and for batch_size.")
     layer_rules = []
     for layer in range(n_rbms):
-        layer_rule = LearningRule.build(rules[layer], **{k: v[layer] for k, v in fields.items()})
+        layer_fields = {k: v[layer] for k, v in fields.items()}
+        layer_rule = LearningRule.build(rules[layer], **layer_fields)
         if layer_rule.method == "pcd" and layer_rule.n_chains is None:
-            layer_rule = LearningRule.build(layer_rule, n_chains=settings["batch_size"][layer])
+            layer_rule = LearningRule.build(layer_rule,
+                                            n_chains=settings["batch_size"][layer])
         layer_rules.append(layer_rule)
     seeds = derive_seeds(seed, 2 * n_rbms)
     trainers = [RBMTrainer(rbm, layer_rule, seed=seeds[layer])
@@ -193,11 +200,13 @@ def _layerwise(data, trainers, settings, sample_seeds, progress):
         histories.append(train_epochs(
             trainers[layer], data, epochs=settings["epochs"][layer],
             batch_size=settings["batch_size"][layer],
-            monitors=_monitors_for(settings["monitors"][layer], data), progress=progress))
+            monitors=_monitors_for(settings["monitors"][layer], data),
+            progress=progress))
         if layer + 1 < len(trainers):  # the next layer's training data
             out = trainers[layer].rbm.hidden_probs(tf.constant(data))
             if sample_seeds[layer] is not None:
-                out = sample_bernoulli(out, tf.random.Generator.from_seed(sample_seeds[layer]))
+                sampler = tf.random.Generator.from_seed(sample_seeds[layer])
+                out = sample_bernoulli(out, sampler)
             data = out.numpy()
     return histories
 

@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from ._seeding import SeededFunction
-from ._validation import as_model_input, check_float_dtype, check_int, check_real, check_seed
+from ._validation import (as_model_input, check_float_dtype, check_int, check_real,
+                          check_seed)
 from .gibbs import gibbs_chain
 from .nn import sample_bernoulli
 from .saving import Saveable
@@ -54,7 +55,8 @@ class BernoulliRBM(Saveable, tf.Module):
     """
 
     def __init__(self, n_visible: int, n_hidden: int, *, weight_std: float = 0.01,
-                 seed: int = 0, visible_bias=None, dtype=tf.float32, name: str | None = None):
+                 seed: int = 0, visible_bias=None, dtype=tf.float32,
+                 name: str | None = None):
         super().__init__(name=name)
         self.n_visible = check_int(n_visible, "n_visible", low=1)
         self.n_hidden = check_int(n_hidden, "n_hidden", low=1)
@@ -67,17 +69,20 @@ class BernoulliRBM(Saveable, tf.Module):
         self.b = tf.Variable(tf.zeros(self.n_visible, self.dtype), name="b")
         self.c = tf.Variable(tf.zeros(self.n_hidden, self.dtype), name="c")
         if visible_bias is not None:
-            bias = as_model_input(np.reshape(visible_bias, (1, -1)) if np.ndim(visible_bias) == 1
-                                  else visible_bias, self.n_visible, self.dtype,
+            rows = (np.reshape(visible_bias, (1, -1)) if np.ndim(visible_bias) == 1
+                    else visible_bias)
+            bias = as_model_input(rows, self.n_visible, self.dtype,
                                   name="visible_bias", values="real")
             if bias.shape[0] != 1:
-                raise ValueError(f"visible_bias must have shape ({self.n_visible},); got "
-                                 f"{np.shape(visible_bias)}.")
+                raise ValueError(f"visible_bias must have shape ({self.n_visible},); "
+                                 f"got {np.shape(visible_bias)}.")
             self.b.assign(bias[0])
         self._sampler = SeededFunction(self.generate)
 
     def get_config(self) -> dict:
-        """The arguments that rebuild an RBM of this shape (see :mod:`rbmtut.saving`)."""
+        """The arguments that rebuild an RBM of this shape (see
+        :mod:`rbmtut.saving`).
+        """
         return {"n_visible": self.n_visible, "n_hidden": self.n_hidden,
                 "dtype": self.dtype.name, "name": self.name}
 
@@ -104,7 +109,8 @@ class BernoulliRBM(Saveable, tf.Module):
 
     def copy(self) -> "BernoulliRBM":
         """A new RBM with the same sizes and a copy of the current parameters."""
-        clone = BernoulliRBM(self.n_visible, self.n_hidden, dtype=self.dtype, name=self.name)
+        clone = BernoulliRBM(self.n_visible, self.n_hidden, dtype=self.dtype,
+                             name=self.name)
         for dst, src in zip(clone.parameters, self.parameters):
             dst.assign(src)
         return clone
@@ -116,7 +122,8 @@ class BernoulliRBM(Saveable, tf.Module):
 
     def hidden_input(self, h, name: str = "h") -> tf.Tensor:
         """``h`` (n, n_hidden) in [0, 1], checked and cast to the model's dtype."""
-        return as_model_input(h, self.n_hidden, self.dtype, name=name, what="hidden units")
+        return as_model_input(h, self.n_hidden, self.dtype, name=name,
+                              what="hidden units")
 
     # -- conditionals ---------------------------------------------------------
     def hidden_logits(self, v) -> tf.Tensor:
@@ -124,7 +131,9 @@ class BernoulliRBM(Saveable, tf.Module):
         return tf.matmul(self.visible_input(v), self.W) + self.c
 
     def visible_logits(self, h) -> tf.Tensor:
-        """Pre-sigmoid activations of the visible units, ``b + h W^T``: (n, n_visible)."""
+        """Pre-sigmoid activations of the visible units, ``b + h W^T``:
+        (n, n_visible).
+        """
         return tf.matmul(self.hidden_input(h), self.W, transpose_b=True) + self.b
 
     def hidden_probs(self, v) -> tf.Tensor:
@@ -147,8 +156,10 @@ class BernoulliRBM(Saveable, tf.Module):
     def energy(self, v, h) -> tf.Tensor:
         """Joint energy ``E(v, h) = -v.b - h.c - v W h`` for each row: (n,)."""
         v, h = self.visible_input(v), self.hidden_input(h)
-        if v.shape[0] is not None and h.shape[0] is not None and v.shape[0] != h.shape[0]:
-            raise ValueError(f"v has {v.shape[0]} rows but h has {h.shape[0]}; pass one h per v.")
+        if (v.shape[0] is not None and h.shape[0] is not None
+                and v.shape[0] != h.shape[0]):
+            raise ValueError(
+                f"v has {v.shape[0]} rows but h has {h.shape[0]}; pass one h per v.")
         return -(
             tf.linalg.matvec(v, self.b)
             + tf.linalg.matvec(h, self.c)
@@ -179,7 +190,8 @@ class BernoulliRBM(Saveable, tf.Module):
 
     # -- generation -------------------------------------------------------------
     def generate(self, start, n, k, rng):
-        """The whole generation run in tensors (``start`` None: from noise); :meth:`sample` calls it.
+        """The whole generation run in tensors (``start`` None: from noise);
+        :meth:`sample` calls it.
 
         ``n`` and ``k`` are scalar int tensors; ``rng`` supplies every random number.
         """
@@ -189,7 +201,8 @@ class BernoulliRBM(Saveable, tf.Module):
         return gibbs_chain(self, start, k, rng).v_probs
 
     def sample(self, n: int, *, seed: int = 0, k: int = 1000, start=None) -> tf.Tensor:
-        """Generate ``n`` fantasies: ``k`` block Gibbs steps from noise (or from ``start``).
+        """Generate ``n`` fantasies: ``k`` block Gibbs steps from noise (or from
+        ``start``).
 
         The whole chain is one compiled ``tf.while_loop``; the same seed gives
         the same samples.
@@ -209,7 +222,8 @@ class BernoulliRBM(Saveable, tf.Module):
         if start is not None:
             start = self.visible_input(start, "start")
             if start.shape[0] != n:
-                raise ValueError(f"start has {start.shape[0]} rows but n = {n}; pass n=len(start).")
+                raise ValueError(
+                    f"start has {start.shape[0]} rows but n = {n}; pass n=len(start).")
         return self._sampler(seed, start, tf.constant(n), tf.constant(k))
 
     def __repr__(self) -> str:

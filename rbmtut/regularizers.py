@@ -1,11 +1,12 @@
-"""Regularisers for autoencoders, as small callables: input corruption and code sparsity.
+"""Regularisers for autoencoders, as small callables: input corruption and
+code sparsity.
 
 - :class:`Corruption` (``corruption(x, rng)``): Gaussian noise or masking of
   the input, for denoising autoencoders (Vincent et al. 2008);
 - :func:`kl_sparsity_penalty` and :func:`squared_sparsity_penalty`: penalties
   on the code units' mean activation, for sparse autoencoders.
 
-:func:`rbmtut.autoencoders.fit_autoencoder` takes them; chapter 5
+:func:`rbmtut.autoencoder_training.fit_autoencoder` takes them; chapter 5
 (``05a_autoencoders``) compares them.
 """
 
@@ -17,12 +18,14 @@ import tensorflow as tf
 
 from ._validation import check_choice, check_real
 
-__all__ = ["gaussian_corruption", "masking_corruption", "Corruption", "kl_sparsity_penalty",
-           "squared_sparsity_penalty", "SPARSITY_PENALTIES"]
+__all__ = ["gaussian_corruption", "masking_corruption", "Corruption",
+           "kl_sparsity_penalty", "squared_sparsity_penalty", "SPARSITY_PENALTIES"]
 
 
 def gaussian_corruption(x, stddev: float, rng: tf.random.Generator) -> tf.Tensor:
-    """``x + stddev * N(0, 1)``, fresh noise for every entry (denoising autoencoders)."""
+    """``x + stddev * N(0, 1)``, fresh noise for every entry
+    (denoising autoencoders).
+    """
     stddev = check_real(stddev, "stddev", low=0.0)
     x = tf.convert_to_tensor(x)
     return x + stddev * rng.normal(tf.shape(x), dtype=x.dtype)
@@ -43,7 +46,8 @@ def masking_corruption(x, rate: float, rng: tf.random.Generator) -> tf.Tensor:
 
 @dataclasses.dataclass(frozen=True)
 class Corruption:
-    """An input corruption for :func:`rbmtut.autoencoders.fit_autoencoder`: ``corruption(x, rng)``.
+    """An input corruption for :func:`rbmtut.autoencoder_training.fit_autoencoder`:
+    ``corruption(x, rng)``.
 
     Attributes:
         kind: ``"gaussian"`` (:func:`gaussian_corruption`, ``level`` is the
@@ -59,8 +63,9 @@ class Corruption:
         check_choice(self.kind, "kind", ("gaussian", "masking"))
         check_real(self.level, "level")
         if not (self.level >= 0 if self.kind == "gaussian" else 0 <= self.level < 1):
-            raise ValueError(f"level {self.level!r} is out of range for {self.kind} corruption: "
-                             "a standard deviation >= 0, or a rate in [0, 1).")
+            raise ValueError(
+                f"level {self.level!r} is out of range for {self.kind} corruption: "
+                "a standard deviation >= 0, or a rate in [0, 1).")
 
     def __call__(self, x, rng: tf.random.Generator) -> tf.Tensor:
         """The corrupted ``x`` (same shape), drawing the noise from ``rng``."""
@@ -69,7 +74,8 @@ class Corruption:
         return masking_corruption(x, self.level, rng)
 
 
-def kl_sparsity_penalty(mean_activation, target: float, *, per_unit: bool = False) -> tf.Tensor:
+def kl_sparsity_penalty(mean_activation, target: float, *,
+                        per_unit: bool = False) -> tf.Tensor:
     """``sum_j KL(Bernoulli(target) || Bernoulli(mean_activation_j))``, in nats.
 
     Args:
@@ -79,9 +85,11 @@ def kl_sparsity_penalty(mean_activation, target: float, *, per_unit: bool = Fals
         per_unit: return the (n_units,) terms instead of their sum.
 
     Returns:
-        Scalar tensor (or (n_units,)); 0 exactly when every unit's mean equals ``target``.
+        Scalar tensor (or (n_units,)); 0 exactly when every unit's mean equals
+        ``target``.
     """
-    target = check_real(target, "target", low=0.0, high=1.0, low_open=True, high_open=True)
+    target = check_real(target, "target", low=0.0, high=1.0, low_open=True,
+                        high_open=True)
     q = tf.convert_to_tensor(mean_activation)
     q = tf.clip_by_value(q, 1e-7, 1 - 1e-7)
     p = tf.constant(target, q.dtype)  # tf.cast(0.1) would round through float32
@@ -89,7 +97,8 @@ def kl_sparsity_penalty(mean_activation, target: float, *, per_unit: bool = Fals
     return terms if per_unit else tf.reduce_sum(terms)
 
 
-def squared_sparsity_penalty(mean_activation, target: float, *, per_unit: bool = False) -> tf.Tensor:
+def squared_sparsity_penalty(mean_activation, target: float, *,
+                             per_unit: bool = False) -> tf.Tensor:
     """``sum_j (mean_activation_j - target)^2``: the simpler penalty, for comparison."""
     target = check_real(target, "target")
     q = tf.convert_to_tensor(mean_activation)
@@ -97,5 +106,6 @@ def squared_sparsity_penalty(mean_activation, target: float, *, per_unit: bool =
     return terms if per_unit else tf.reduce_sum(terms)
 
 
-#: The sparsity penalties :func:`rbmtut.autoencoders.fit_autoencoder` knows, by name.
+#: The sparsity penalties that
+#: :func:`rbmtut.autoencoder_training.fit_autoencoder` knows, by name.
 SPARSITY_PENALTIES = {"kl": kl_sparsity_penalty, "squared": squared_sparsity_penalty}

@@ -41,7 +41,8 @@ __all__ = ["UntiedDBN", "UpDownStep", "UpDownTrainer", "fit_updown"]
 
 
 class UntiedDBN(StackModel):
-    """A DBN whose layers below the top RBM have separate recognition and generative weights.
+    """A DBN whose layers below the top RBM have separate recognition and
+    generative weights.
 
     Build one from a pretrained DBN with :meth:`from_dbn` (the copies leave
     the DBN unchanged); the constructor makes one of the given shape with
@@ -62,8 +63,9 @@ class UntiedDBN(StackModel):
         super().__init__(name=name)
         sizes = [check_int(s, "each layer size", low=1) for s in layer_sizes]
         if len(sizes) < 3:
-            raise ValueError("the up-down algorithm needs at least two RBMs (three layer sizes); "
-                             "train a single RBM with fit_rbm.")
+            raise ValueError(
+                "the up-down algorithm needs at least two RBMs (three layer sizes); "
+                "train a single RBM with fit_rbm.")
         dtype = check_float_dtype(dtype)
         pairs = list(zip(sizes[:-2], sizes[1:-1]))
         self.recognition_weights = [tf.Variable(tf.zeros([a, b], dtype), name=f"R{i}")
@@ -79,7 +81,9 @@ class UntiedDBN(StackModel):
 
     @classmethod
     def from_dbn(cls, dbn: DBN) -> UntiedDBN:
-        """Copies of ``dbn``'s weights: ``R_l = W_l``, ``r_l = c_l``, ``G_l = W_l^T``, ``g_l = b_l``."""
+        """Copies of ``dbn``'s weights: ``R_l = W_l``, ``r_l = c_l``,
+        ``G_l = W_l^T``, ``g_l = b_l``.
+        """
         check_instance(dbn, "dbn", DBN)
         model = cls(dbn.layer_sizes, dtype=dbn.dtype, name=f"{dbn.name}_untied")
         for rbm, R, r, G, g in zip(dbn.rbms[:-1], model.recognition_weights,
@@ -94,8 +98,11 @@ class UntiedDBN(StackModel):
         return model
 
     def get_config(self) -> dict:
-        """The arguments that rebuild a model of this shape (see :mod:`rbmtut.saving`)."""
-        return {"layer_sizes": list(self.layer_sizes), "dtype": self.dtype.name, "name": self.name}
+        """The arguments that rebuild a model of this shape (see
+        :mod:`rbmtut.saving`).
+        """
+        return {"layer_sizes": list(self.layer_sizes), "dtype": self.dtype.name,
+                "name": self.name}
 
     def recognition_layers(self) -> list:
         """``[(R_l, r_l)]`` bottom-up."""
@@ -106,7 +113,8 @@ class UntiedDBN(StackModel):
         return list(zip(self.generative_weights, self.generative_biases))[::-1]
 
     def __repr__(self) -> str:
-        return f"UntiedDBN(layer_sizes={list(self.layer_sizes)}, dtype={self.dtype.name})"
+        return (f"UntiedDBN(layer_sizes={list(self.layer_sizes)}, "
+                f"dtype={self.dtype.name})")
 
 
 class UpDownStep(NamedTuple):
@@ -148,12 +156,15 @@ class UpDownTrainer(Trainer):
 
     def __init__(self, model: UntiedDBN, *, learning_rate: float = 0.01, k: int = 3,
                  seed: int = 0, compile: bool = True, name: str | None = None):
-        check_instance(model, "model", UntiedDBN, "Untie a DBN with UntiedDBN.from_dbn(dbn).")
-        learning_rate = check_real(learning_rate, "learning_rate", low=0.0, low_open=True)
+        check_instance(model, "model", UntiedDBN,
+                       "Untie a DBN with UntiedDBN.from_dbn(dbn).")
+        learning_rate = check_real(learning_rate, "learning_rate", low=0.0,
+                                   low_open=True)
         k = check_int(k, "k", low=1)
         super().__init__(seed=seed, compile=compile, name=name)
         self.untied = model
-        self.learning_rate = tf.Variable(learning_rate, dtype=model.dtype, trainable=False)
+        self.learning_rate = tf.Variable(learning_rate, dtype=model.dtype,
+                                         trainable=False)
         self.k = tf.Variable(k, dtype=tf.int32, trainable=False)
         self.compiled_update = compile_step(self.update) if compile else self.update
 
@@ -168,7 +179,8 @@ class UpDownTrainer(Trainer):
 
     def update(self, v) -> UpDownStep:
         """One up-down update on the batch ``v`` (n, n_0); returns its states."""
-        model, rng, top, eps = self.untied, self.rng, self.untied.top, self.learning_rate
+        model, rng = self.untied, self.rng
+        top, eps = self.untied.top, self.learning_rate
         # Batch means as products with 1/n, so eager and compiled runs round alike.
         inv_n = 1.0 / tf.cast(tf.shape(v)[0], v.dtype)
         R, r = model.recognition_weights, model.recognition_biases
@@ -189,19 +201,23 @@ class UpDownTrainer(Trainer):
 
         # Sleep phase: from the chain's end, sample top-down with the generative
         # weights (visible units as probabilities); recognition predicts upwards.
-        dream = logistic_pass(neg_pen, model.generative_layers(), rng, sample_last=False)[1]
+        dream = logistic_pass(neg_pen, model.generative_layers(), rng,
+                              sample_last=False)[1]
         sleep = dream[::-1] + [neg_pen]
         sleep_errors = [sleep[l + 1] - tf.sigmoid(tf.matmul(sleep[l], R[l]) + r[l])
                         for l in range(n_lower)]
 
         # Delta-rule updates, all computed above from the old parameters.
         for l in range(n_lower):
-            G[l].assign_add(eps * inv_n * tf.matmul(wake[l + 1], wake_errors[l], transpose_a=True))
+            G[l].assign_add(
+                eps * inv_n * tf.matmul(wake[l + 1], wake_errors[l], transpose_a=True))
             g[l].assign_add(eps * tf.reduce_mean(wake_errors[l], axis=0))
-            R[l].assign_add(eps * inv_n * tf.matmul(sleep[l], sleep_errors[l], transpose_a=True))
+            R[l].assign_add(
+                eps * inv_n * tf.matmul(sleep[l], sleep_errors[l], transpose_a=True))
             r[l].assign_add(eps * tf.reduce_mean(sleep_errors[l], axis=0))
-        top.W.assign_add(eps * inv_n * (tf.matmul(pen, wake_top, transpose_a=True)
-                                        - tf.matmul(neg_pen, neg_top, transpose_a=True)))
+        top.W.assign_add(
+            eps * inv_n * (tf.matmul(pen, wake_top, transpose_a=True)
+                           - tf.matmul(neg_pen, neg_top, transpose_a=True)))
         top.b.assign_add(eps * tf.reduce_mean(pen - neg_pen, axis=0))
         top.c.assign_add(eps * tf.reduce_mean(wake_top - neg_top, axis=0))
 
@@ -213,14 +229,17 @@ class UpDownTrainer(Trainer):
         return self.update(v).reconstruction
 
     def step(self, v) -> UpDownStep:
-        """One up-down update on the batch ``v`` (n, n_0) in [0, 1]; returns its states."""
+        """One up-down update on the batch ``v`` (n, n_0) in [0, 1];
+        returns its states.
+        """
         return self.compiled_update(self.prepare(v, "v"))
 
 
 def fit_updown(model: UntiedDBN, x, *, epochs: int = 1, batch_size: int = 100,
                learning_rate: float = 0.01, k: int = 3, seed: int = 0, monitors=None,
                callback=None, progress: bool = True) -> History:
-    """Fine-tune ``model`` by up-down updates over ``x`` (N, n_0) in [0, 1]; return the History.
+    """Fine-tune ``model`` by up-down updates over ``x`` (N, n_0) in [0, 1];
+    return the History.
 
     A shortcut for ``train_epochs(UpDownTrainer(model, ...), x, ...)``; build
     the trainer yourself to continue training with the same noise stream.
@@ -230,5 +249,6 @@ def fit_updown(model: UntiedDBN, x, *, epochs: int = 1, batch_size: int = 100,
         :class:`UpDownStep`).
     """
     trainer = UpDownTrainer(model, learning_rate=learning_rate, k=k, seed=seed)
-    return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size, monitors=monitors,
-                        callback=callback, progress=progress, desc="up-down")
+    return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size,
+                        monitors=monitors, callback=callback, progress=progress,
+                        desc="up-down")

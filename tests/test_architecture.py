@@ -25,6 +25,7 @@ LAYERS = [
     "rbmtut.data", "rbmtut.plotting", "rbmtut.pca", "rbmtut.gibbs", "rbmtut.rbm", "rbmtut.exact",
     "rbmtut.learning_rule", "rbmtut.learning", "rbmtut.likelihood", "rbmtut.distribute",
     "rbmtut.fitting", "rbmtut.keras_rbm", "rbmtut.regularizers", "rbmtut.autoencoders",
+    "rbmtut.autoencoder_training",
     "rbmtut.dbn", "rbmtut.pretraining", "rbmtut.updown", "rbmtut.vae",
     "rbmtut.hashing.codes", "rbmtut.hashing.search", "rbmtut.hashing.metrics",
     "rbmtut.hashing.baselines", "rbmtut.hashing", "rbmtut.classifiers", "rbmtut.features",
@@ -32,7 +33,7 @@ LAYERS = [
 ]
 #: The book's plumbing: it may import anything in the core, and the core never imports it.
 BOOK = ["rbmtut.book", "rbmtut.book.timing", "rbmtut.book.floors", "rbmtut.book.benchmarks",
-        "rbmtut.book.inference_benchmarks", "rbmtut.book.environments"]
+        "rbmtut.book.inference_benchmarks", "rbmtut.book.environments", "rbmtut.book.tables"]
 MAX_LINES = 350
 
 
@@ -143,3 +144,16 @@ def test_docstrings_cite_chapters_that_exist():
             cited.add(chapter)
             assert chapter in chapters, f"{name} cites {chapter}, which is not a chapter"
     assert len(cited) >= 6
+
+
+#: The longest line the book's listings show without scrolling (see book/_static).
+MAX_LINE_LENGTH = 88
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_package_lines_fit_the_page(name):
+    """``show_source`` prints package code into the book: no line may need scrolling."""
+    lines = MODULES[name].read_text(encoding="utf-8").splitlines()
+    long = [f"line {i}: {len(line)} characters" for i, line in enumerate(lines, 1)
+            if len(line) > MAX_LINE_LENGTH]
+    assert not long, f"{name} has lines over {MAX_LINE_LENGTH} characters: {long}"

@@ -8,6 +8,7 @@ import tensorflow as tf
 from rbmtut import autoencoders as ae
 from rbmtut import pca as pca_module
 from rbmtut import regularizers as reg
+from rbmtut.autoencoder_training import fit_autoencoder
 from rbmtut.autoencoders import Autoencoder
 from rbmtut.classifiers import keras_classifier
 
@@ -74,8 +75,8 @@ def test_linear_autoencoder_finds_the_pca_subspace(tied):
     model = Autoencoder([12, 3], activation="linear", output="linear", tied=tied, seed=0,
                         dtype=tf.float64)
     decay = keras.optimizers.schedules.PolynomialDecay(0.005, 100 * 20, end_learning_rate=1e-4)
-    history = ae.fit_autoencoder(model, x, epochs=100, batch_size=100, seed=0, progress=False,
-                                 optimizer=keras.optimizers.SGD(decay, momentum=0.9))
+    history = fit_autoencoder(model, x, epochs=100, batch_size=100, seed=0, progress=False,
+                              optimizer=keras.optimizers.SGD(decay, momentum=0.9))
     losses = history["loss"]
     assert losses[-1] < losses[0] / 10
     fit = pca_module.pca(x, 3)
@@ -138,20 +139,20 @@ def test_frozen_variables_stay_put_and_sparsity_lowers_the_mean_activation():
     frozen = [v.numpy() for v in inner]
     outer = [model.encoder_weights[0], model.encoder_biases[0], model.decoder_weights[1],
              model.decoder_biases[1]]
-    ae.fit_autoencoder(model, x, epochs=2, batch_size=20, variables=outer, depth=1, progress=False)
+    fit_autoencoder(model, x, epochs=2, batch_size=20, variables=outer, depth=1, progress=False)
     for v, f in zip(inner, frozen):
         np.testing.assert_array_equal(v.numpy(), f)
     means = {}
     for weight, penalty in ((0.0, "kl"), (1.0, "kl"), (1.0, "squared")):
         m = Autoencoder([8, 6], seed=0)
-        ae.fit_autoencoder(m, x, epochs=20, batch_size=20, sparsity_weight=weight,
-                           sparsity_target=0.05, sparsity_penalty=penalty,
-                           optimizer=keras.optimizers.Adam(0.01), progress=False)
+        fit_autoencoder(m, x, epochs=20, batch_size=20, sparsity_weight=weight,
+                        sparsity_target=0.05, sparsity_penalty=penalty,
+                        optimizer=keras.optimizers.Adam(0.01), progress=False)
         means[weight, penalty] = float(tf.reduce_mean(m.encode(x)))
     assert means[1.0, "kl"] < 0.15 < means[0.0, "kl"]
     assert means[1.0, "kl"] < means[1.0, "squared"] < means[0.0, "kl"]
     with pytest.raises(ValueError, match="sparsity_penalty must be one of"):
-        ae.fit_autoencoder(m, x, epochs=1, sparsity_weight=1.0, sparsity_penalty="l1", progress=False)
+        fit_autoencoder(m, x, epochs=1, sparsity_weight=1.0, sparsity_penalty="l1", progress=False)
 
 
 def test_bad_arguments_are_rejected():
@@ -199,8 +200,8 @@ def test_code_noise_enters_before_the_code_activation_and_is_fixed_per_example()
     runs = {}
     for label, table in (("noise", noise), ("same", noise), ("permuted", noise[::-1])):
         m = Autoencoder([5, 4, 3], seed=2, dtype=tf.float64)
-        runs[label] = ae.fit_autoencoder(m, x, epochs=3, batch_size=1, code_noise=table,
-                                         seed=0, progress=False)
+        runs[label] = fit_autoencoder(m, x, epochs=3, batch_size=1, code_noise=table,
+                                      seed=0, progress=False)
     assert runs["noise"].metrics == runs["same"].metrics
     assert runs["noise"].metrics != runs["permuted"].metrics
     # The first update's loss is that of the clean model on the first batch's
@@ -211,11 +212,11 @@ def test_code_noise_enters_before_the_code_activation_and_is_fixed_per_example()
     expected = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x[first:first + 1],
                                                                     logits=out)).numpy()
     m = Autoencoder([5, 4, 3], seed=2, dtype=tf.float64)
-    one_update = ae.fit_autoencoder(m, x[[first]], epochs=1, batch_size=1,
-                                    code_noise=noise[[first]], seed=0, progress=False)
+    one_update = fit_autoencoder(m, x[[first]], epochs=1, batch_size=1,
+                                 code_noise=noise[[first]], seed=0, progress=False)
     np.testing.assert_allclose(one_update["loss"][0], expected, rtol=1e-12)
     with pytest.raises(ValueError, match="code_noise has 5 rows for 6 examples"):
-        ae.fit_autoencoder(m, x, epochs=1, code_noise=noise[:5], progress=False)
+        fit_autoencoder(m, x, epochs=1, code_noise=noise[:5], progress=False)
 
 
 @pytest.mark.parametrize("tied", [False, True])

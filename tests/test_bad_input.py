@@ -20,7 +20,8 @@ import tensorflow as tf
 
 import rbmtut
 from rbmtut import book, data, exact, gibbs, hashing, likelihood, nn, pca, plotting, regularizers
-from rbmtut.autoencoders import Autoencoder, fit_autoencoder, reconstruction_loss, stack
+from rbmtut.autoencoder_training import fit_autoencoder
+from rbmtut.autoencoders import Autoencoder, reconstruction_loss, stack
 from rbmtut.classifiers import RBFKernelSVC, keras_classifier
 from rbmtut.distribute import DistributedRBMTrainer
 from rbmtut.features import DBNFeatures, RBMFeatures

@@ -15,7 +15,8 @@ Everything in ``rbmtut`` itself takes an explicit ``seed`` or
 
 Chapters never define reusable code; they show the package's code with
 :func:`show_source`, hand measured numbers to the prose with :func:`glue`,
-and check the numbers the prose quotes with :func:`check_quoted`.  The
+check the numbers the prose quotes with :func:`check_quoted`, and display
+results tables with :func:`show_table` (:mod:`rbmtut.book.tables`).  The
 benchmarks of the performance appendix are in :mod:`rbmtut.book.timing` and
 :mod:`rbmtut.book.benchmarks`.  Nothing in the rest of rbmtut imports this
 sub-package.
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .._validation import check_int
+from .tables import Table, show_table
 
 if TYPE_CHECKING:  # imported lazily at run time: importing TF is slow
     import tensorflow as tf
@@ -41,12 +43,14 @@ if TYPE_CHECKING:  # imported lazily at run time: importing TF is slow
 __all__ = [
     "COLAB_INSTALL",
     "NotebookContext",
+    "Table",
     "check_quoted",
     "get_source",
     "glue",
     "max_difference",
     "setup_notebook",
     "show_source",
+    "show_table",
 ]
 
 #: Source of the first code cell of every chapter (tagged ``remove-cell``).
@@ -136,7 +140,8 @@ def setup_notebook(seed: int = 0, *, quiet: bool = False) -> NotebookContext:
 
             ctx = book.setup_notebook(seed=0)
     """
-    seed = check_int(seed, "seed", low=0, high=2**32 - 1)  # NumPy's global seed is 32-bit
+    # NumPy's global seed is 32-bit.
+    seed = check_int(seed, "seed", low=0, high=2**32 - 1)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     import matplotlib
@@ -155,6 +160,8 @@ def setup_notebook(seed: int = 0, *, quiet: bool = False) -> NotebookContext:
     data_source = str(load_mnist(verbose=False).source)
 
     if not quiet:
+        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+        onednn = "off" if onednn == "0" else "TensorFlow's default"
         rows = [
             ("python", platform.python_version()),
             ("rbmtut", __version__),
@@ -164,8 +171,7 @@ def setup_notebook(seed: int = 0, *, quiet: bool = False) -> NotebookContext:
             ("matplotlib", matplotlib.__version__),
             ("devices", ", ".join(devices)),
             ("default device", device),
-            ("oneDNN CPU kernels", {"0": "off"}.get(os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-                                                    "TensorFlow's default")),
+            ("oneDNN CPU kernels", onednn),
             ("MNIST source", data_source),
             ("seed", str(seed)),
         ]
@@ -277,7 +283,9 @@ def max_difference(first, second) -> float:
     """
     first, second = list(first), list(second)
     if len(first) != len(second):
-        raise ValueError(f"need lists of equal length; got {len(first)} and {len(second)}.")
+        raise ValueError(
+            f"need lists of equal length; got {len(first)} and {len(second)}."
+        )
     gaps = []
     for a, b in zip(first, second):
         a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -327,7 +335,9 @@ def check_quoted(quoted: dict) -> None:
     wrong = []
     for what, entry in quoted.items():
         if len(entry) != 3:
-            raise ValueError(f"{what!r}: need (measured, quoted, tolerance); got {entry!r}.")
+            raise ValueError(
+                f"{what!r}: need (measured, quoted, tolerance); got {entry!r}."
+            )
         measured, said, tolerance = (float(v) for v in entry)
         if not tolerance >= 0:
             raise ValueError(f"{what!r}: tolerance must be >= 0; got {tolerance}.")

@@ -41,11 +41,13 @@ def unit_weights(n_visible, n_hidden, seed):
     overflow or denormal numbers (which are slow and would flatter rbmtut).
     """
     scale = 1.0 / (math.sqrt(n_visible) + math.sqrt(n_hidden))
-    return tf.random.stateless_normal((n_visible, n_hidden), seed=[seed, 0], stddev=scale)
+    return tf.random.stateless_normal(
+        (n_visible, n_hidden), seed=[seed, 0], stddev=scale
+    )
 
 
-def matmul_floor(data, batch_size: int, n_hidden: int, *, method: str = "cd", k: int = 1,
-                 seed: int = 0) -> tf.types.experimental.GenericFunction:
+def matmul_floor(data, batch_size: int, n_hidden: int, *, method: str = "cd",
+                 k: int = 1, seed: int = 0) -> tf.types.experimental.GenericFunction:
     """The matrix products of CD-k or PCD-k updates and nothing else, compiled.
 
     Args:
@@ -78,7 +80,9 @@ def matmul_floor(data, batch_size: int, n_hidden: int, *, method: str = "cd", k:
                 h = tf.matmul(v_model, W)
             v_model = tf.matmul(h, W, transpose_b=True)
         a_model = tf.matmul(v_model, W)
-        return tf.matmul(v, a, transpose_a=True) - tf.matmul(v_model, a_model, transpose_a=True)
+        positive = tf.matmul(v, a, transpose_a=True)
+        negative = tf.matmul(v_model, a_model, transpose_a=True)
+        return positive - negative
 
     @tf.function(input_signature=[tf.TensorSpec([None, batch_size], tf.int32)])
     def epoch(order):
@@ -118,6 +122,7 @@ def ais_matmul_floor(n_visible: int, n_hidden: int, n_runs: int, *,
         def body(i, v):
             return i + 1, tf.matmul(tf.matmul(v, W), W, transpose_b=True)
 
-        return tf.reduce_sum(tf.while_loop(lambda i, _: i < n_temperatures, body, (0, v0))[1])
+        _, v = tf.while_loop(lambda i, _: i < n_temperatures, body, (0, v0))
+        return tf.reduce_sum(v)
 
     return sweep

@@ -50,7 +50,7 @@ def ais_throughput(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None, base_bia
 
     def ais(schedule):
         return lambda: ais_log_partition(rbm, n_runs=n_runs, betas=schedule,
-                                                    base_bias=base_bias, seed=0)
+                                         base_bias=base_bias, seed=0)
 
     def warm_ais():  # two lengths: the reduce_retracing trace then fits any length
         ais(np.linspace(0, 1, 3))()
@@ -60,51 +60,65 @@ def ais_throughput(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None, base_bia
             "rbmtut": (ais(betas), warm_ais)}
     if xla:
         compiled = tf.function(weights.python_function, jit_compile=True)
-        base = tf.zeros(rbm.n_visible, rbm.dtype) if base_bias is None else tf.constant(base_bias, rbm.dtype)
-        args = (rbm.W, rbm.b, rbm.c, base, tf.constant(betas, rbm.dtype), tf.constant(n_runs))
+        if base_bias is None:
+            base = tf.zeros(rbm.n_visible, rbm.dtype)
+        else:
+            base = tf.constant(base_bias, rbm.dtype)
+        schedule = tf.constant(betas, rbm.dtype)
+        args = (rbm.W, rbm.b, rbm.c, base, schedule, tf.constant(n_runs))
         rng = tf.random.Generator.from_seed(0)
         runs["xla"] = lambda: compiled(*args, rng).numpy()
     times = interleaved(runs, repeats=repeats, untraced=(floor, weights))
     work = n_temperatures * n_runs
-    bench = Benchmark(f"AIS, {n_runs} runs x {n_temperatures:,} temperatures, "
-                      f"{rbm.n_visible}x{rbm.n_hidden} RBM, best of {repeats}", "chain steps/s",
-                      elsewhere=_elsewhere(times))
-    bench.add("floor", "matrix-multiply floor (2 matmuls/temperature)", work, times["floor"].best)
-    bench.add("rbmtut", "rbmtut likelihood.ais_log_partition", work, times["rbmtut"].best)
+    bench = Benchmark(
+        f"AIS, {n_runs} runs x {n_temperatures:,} temperatures, "
+        f"{rbm.n_visible}x{rbm.n_hidden} RBM, best of {repeats}",
+        "chain steps/s", elsewhere=_elsewhere(times),
+    )
+    bench.add("floor", "matrix-multiply floor (2 matmuls/temperature)",
+              work, times["floor"].best)
+    bench.add("rbmtut", "rbmtut likelihood.ais_log_partition",
+              work, times["rbmtut"].best)
     if xla:
         bench.add("xla", "the same loop compiled with XLA", work, times["xla"].best)
     return bench
 
 
-# --- search -----------------------------------------------------------------------------
+# --- search ---------------------------------------------------------------------------
 
 
-def float_knn(queries, database, n_neighbors: int, *, block_size: int = 256) -> hashing.Neighbours:
-    """Exact k nearest neighbours by Euclidean distance, brute force, in blocks of queries.
+def float_knn(queries, database, n_neighbors: int, *,
+              block_size: int = 256) -> hashing.Neighbours:
+    """Exact k nearest neighbours by Euclidean distance, brute force,
+    in blocks of queries.
 
     Ranks by ``|x|^2 - 2 q.x`` (the query's own norm does not change the
     order), from one matrix product per block, with ``tf.math.top_k``.
 
     Returns:
-        :class:`~rbmtut.hashing.Neighbours` with indices (n_queries, n_neighbors) and
-        squared distances, nearest first.
+        :class:`~rbmtut.hashing.Neighbours` with indices (n_queries, n_neighbors)
+        and squared distances, nearest first.
     """
     database = tf.convert_to_tensor(np.asarray(database, np.float32))
     queries = np.asarray(queries, np.float32)
-    n_neighbors = check_int(n_neighbors, "n_neighbors", low=1, high=int(database.shape[0]))
+    n_neighbors = check_int(
+        n_neighbors, "n_neighbors", low=1, high=int(database.shape[0])
+    )
     norms = tf.reduce_sum(tf.square(database), axis=1)
     indices, distances = [], []
     for start in range(0, len(queries), block_size):
         q = tf.constant(queries[start:start + block_size])
-        score = 2.0 * tf.matmul(q, database, transpose_b=True) - norms  # larger = nearer
+        # larger = nearer
+        score = 2.0 * tf.matmul(q, database, transpose_b=True) - norms
         top = tf.math.top_k(score, k=n_neighbors)
         indices.append(top.indices.numpy())
-        distances.append((tf.reduce_sum(tf.square(q), axis=1, keepdims=True) - top.values).numpy())
+        q_norms = tf.reduce_sum(tf.square(q), axis=1, keepdims=True)
+        distances.append((q_norms - top.values).numpy())
     return hashing.Neighbours(np.concatenate(indices), np.concatenate(distances))
 
 
-def search_throughput(database, queries, *, n_bits=(32, 64), n_neighbors: int = 10, repeats: int = 3,
-                      seed: int = 0) -> Benchmark:
+def search_throughput(database, queries, *, n_bits=(32, 64), n_neighbors: int = 10,
+                      repeats: int = 3, seed: int = 0) -> Benchmark:
     """Queries per second: Hamming k-NN on packed codes vs float k-NN, all exhaustive.
 
     The codes are random-hyperplane LSH bits of the data
@@ -118,34 +132,52 @@ def search_throughput(database, queries, *, n_bits=(32, 64), n_neighbors: int = 
         ``"hamming-<bits>"``, ``"distances-<bits>"``, ``"float-<bits>"`` and
         ``"float-pixels"``; ``notes`` give each representation's bytes per item.
     """
-    database, queries = np.asarray(database, np.float32), np.asarray(queries, np.float32)
+    database = np.asarray(database, np.float32)
+    queries = np.asarray(queries, np.float32)
     runs, labels, notes = {}, {}, []
     for bits in n_bits:
         lsh = hashing.fit_lsh(database, bits, seed=seed)
-        project = lambda x, h=lsh: ((x - h.mean) @ h.projection).astype(np.float32)  # noqa: E731
+
+        def project(x, h=lsh):
+            return ((x - h.mean) @ h.projection).astype(np.float32)
+
         db_real, q_real = project(database), project(queries)
         db_codes = hashing.pack_bits(hashing.binarize_codes(db_real, 0.0))
         q_codes = hashing.pack_bits(hashing.binarize_codes(q_real, 0.0))
-        runs[f"hamming-{bits}"] = lambda d=db_codes, q=q_codes: hashing.hamming_knn(q, d, n_neighbors)
-        runs[f"distances-{bits}"] = lambda d=db_codes, q=q_codes: hashing.hamming_distances(q, d)
+        runs[f"hamming-{bits}"] = (
+            lambda d=db_codes, q=q_codes: hashing.hamming_knn(q, d, n_neighbors)
+        )
+        runs[f"distances-{bits}"] = (
+            lambda d=db_codes, q=q_codes: hashing.hamming_distances(q, d)
+        )
         runs[f"float-{bits}"] = lambda d=db_real, q=q_real: float_knn(q, d, n_neighbors)
-        labels[f"hamming-{bits}"] = f"Hamming k-NN, {bits}-bit packed codes"
-        labels[f"distances-{bits}"] = f"  of which: Hamming distances alone, {bits} bits"
-        labels[f"float-{bits}"] = f"float k-NN, the {bits} projections (float32)"
-        notes.append(f"{bits} bits: {db_codes.words.itemsize * db_codes.words.shape[1]} bytes per item "
-                     f"packed, {4 * bits} as float32")
+        labels.update({
+            f"hamming-{bits}": f"Hamming k-NN, {bits}-bit packed codes",
+            f"distances-{bits}": f"  of which: Hamming distances alone, {bits} bits",
+            f"float-{bits}": f"float k-NN, the {bits} projections (float32)",
+        })
+        code_bytes = db_codes.words.itemsize * db_codes.words.shape[1]
+        notes.append(
+            f"{bits} bits: {code_bytes} bytes per item packed, {4 * bits} as float32"
+        )
     runs["float-pixels"] = lambda: float_knn(queries, database, n_neighbors)
     labels["float-pixels"] = f"float k-NN, {database.shape[1]} pixels (float32)"
-    notes.append(f"pixels: {4 * database.shape[1]:,} bytes per item; both searches use every core "
-                 "(Hamming: NumPy, a thread per block of queries; float k-NN: TensorFlow)")
+    notes.append(
+        f"pixels: {4 * database.shape[1]:,} bytes per item; both searches use every "
+        "core (Hamming: NumPy, a thread per block of queries; float k-NN: TensorFlow)"
+    )
     times = interleaved(runs, repeats=repeats)
-    bench = Benchmark(f"exhaustive {n_neighbors}-NN search, {len(queries):,} queries in {len(database):,} items, "
-                      f"best of {repeats}", "queries/s", notes=notes, elsewhere=_elsewhere(times))
+    bench = Benchmark(
+        f"exhaustive {n_neighbors}-NN search, {len(queries):,} queries in "
+        f"{len(database):,} items, best of {repeats}",
+        "queries/s", notes=notes, elsewhere=_elsewhere(times),
+    )
     for key, label in labels.items():
         bench.add(key, label, len(queries), times[key].best)
     return bench
 
 
 def _elsewhere(times) -> float:
-    """The largest share of CPU time other processes used while ``times`` were measured."""
+    """The largest share of CPU time other processes used while
+    ``times`` were measured."""
     return max((t.elsewhere for t in times.values()), default=float("nan"))

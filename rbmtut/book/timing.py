@@ -1,4 +1,5 @@
-"""Timing tools for side-by-side benchmarks: best-of timings, result tables, the machine.
+"""Timing tools for side-by-side benchmarks: best-of timings, result tables,
+the machine.
 
 A benchmark here answers "how fast is A *relative to* B on this machine,
 now?".  Absolute times move with the hardware and with whatever else the
@@ -22,8 +23,8 @@ from typing import Callable, NamedTuple
 from .._validation import check_int
 
 __all__ = [
-    "Timing", "best_of", "interleaved", "no_retracing", "cpu_elsewhere", "Measurement", "Benchmark",
-    "Machine", "machine",
+    "Timing", "best_of", "interleaved", "no_retracing", "cpu_elsewhere", "Measurement",
+    "Benchmark", "Machine", "machine",
 ]
 
 
@@ -82,7 +83,10 @@ def interleaved(runs: dict, *, repeats: int = 3, untraced=()) -> dict[str, Timin
         name -> :class:`Timing`.
     """
     repeats = check_int(repeats, "repeats", low=1)
-    pairs = {name: entry if isinstance(entry, tuple) else (entry, None) for name, entry in runs.items()}
+    pairs = {
+        name: entry if isinstance(entry, tuple) else (entry, None)
+        for name, entry in runs.items()
+    }
     for run, warmup in pairs.values():
         (warmup or run)()
     times = {name: [] for name in pairs}
@@ -90,11 +94,15 @@ def interleaved(runs: dict, *, repeats: int = 3, untraced=()) -> dict[str, Timin
         for _ in range(repeats):
             for name, (run, _) in pairs.items():
                 times[name].append(_clock(run))
-    return {name: Timing(min(ts), tuple(ts), elsewhere.share) for name, ts in times.items()}
+    return {
+        name: Timing(min(ts), tuple(ts), elsewhere.share)
+        for name, ts in times.items()
+    }
 
 
 def _cpu_ticks():
-    """``(all ticks, busy ticks, this process's ticks)`` so far, from Linux's /proc; or None."""
+    """``(all ticks, busy ticks, this process's ticks)`` so far, from Linux's /proc;
+    or None."""
     try:
         with open("/proc/stat", encoding="ascii") as f:
             fields = [int(v) for v in f.readline().split()[1:9]]  # user ... steal
@@ -129,7 +137,8 @@ def cpu_elsewhere():
 
 @contextlib.contextmanager
 def no_retracing(*functions):
-    """Raise RuntimeError if any ``tf.function`` among ``functions`` traces inside the block.
+    """Raise RuntimeError if any ``tf.function`` among ``functions`` traces inside
+    the block.
 
     A timing that includes tracing measures Python, not the computation.
     """
@@ -137,8 +146,10 @@ def no_retracing(*functions):
     yield
     for f, before in zip(functions, counts):
         if f.experimental_get_tracing_count() != before:
-            raise RuntimeError(f"{getattr(f, '__name__', f)} was traced again while being timed; "
-                               "warm it up with the shapes the timed calls use.")
+            raise RuntimeError(
+                f"{getattr(f, '__name__', f)} was traced again while being timed; "
+                "warm it up with the shapes the timed calls use."
+            )
 
 
 class Measurement(NamedTuple):
@@ -185,7 +196,8 @@ class Benchmark:
         return self.rate(key) / self.rate(other)
 
     def undisturbed(self, limit: float = 0.25) -> bool:
-        """Whether other processes used at most ``limit`` of the CPU time (True if unknown).
+        """Whether other processes used at most ``limit`` of the CPU time
+        (True if unknown).
 
         Ratios measured while other work took a large share of the machine
         say more about that work than about the contenders.
@@ -193,18 +205,24 @@ class Benchmark:
         return not self.elsewhere > limit
 
     def table(self) -> str:
-        """The table as text: label, rate, seconds, and rate relative to the first row."""
+        """The table as text: label, rate, seconds, and rate relative to
+        the first row."""
         if not self.rows:
             return f"{self.title}\n  (no rows)"
         first = next(iter(self.rows.values())).rate
-        width = max(len("implementation"), *(len(row.label) for row in self.rows.values()))
-        lines = [self.title, f"  {'':{width}s}  {self.unit:>14s}  {'seconds':>8s}  {'relative':>8s}"]
+        width = max(
+            len("implementation"), *(len(row.label) for row in self.rows.values())
+        )
+        header = f"  {'':{width}s}  {self.unit:>14s}  {'seconds':>8s}  {'relative':>8s}"
+        lines = [self.title, header]
         for row in self.rows.values():
             lines.append(f"  {row.label:{width}s}  {_number(row.rate):>14s}  "
                          f"{row.seconds:8.3f}  {row.rate / first:8.2f}")
         lines += [f"  {note}" for note in self.notes]
         if self.elsewhere == self.elsewhere:  # not NaN
-            lines.append(f"  other processes used {self.elsewhere:.0%} of the CPU time meanwhile")
+            lines.append(
+                f"  other processes used {self.elsewhere:.0%} of the CPU time meanwhile"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -213,8 +231,8 @@ class Benchmark:
     def to_dict(self) -> dict:
         """Plain data (for JSON), inverse of :meth:`from_dict`."""
         rows = {key: row._asdict() for key, row in self.rows.items()}
-        return {"title": self.title, "unit": self.unit, "rows": rows, "notes": list(self.notes),
-                "elsewhere": self.elsewhere}
+        return {"title": self.title, "unit": self.unit, "rows": rows,
+                "notes": list(self.notes), "elsewhere": self.elsewhere}
 
     @classmethod
     def from_dict(cls, d: dict) -> Benchmark:
@@ -250,10 +268,12 @@ class Machine(NamedTuple):
 
     def describe(self) -> str:
         """A few lines for a report."""
-        onednn = {"0": "off (Eigen kernels)", "1": "on"}.get(self.onednn, f"TensorFlow's default ({self.onednn})")
+        names = {"0": "off (Eigen kernels)", "1": "on"}
+        onednn = names.get(self.onednn, f"TensorFlow's default ({self.onednn})")
         return "\n".join([
             f"CPU               {self.cpu}, {self.cpus} logical CPUs",
-            f"libraries         TensorFlow {self.tensorflow}, NumPy {self.numpy}, scikit-learn {self.sklearn}",
+            (f"libraries         TensorFlow {self.tensorflow}, NumPy {self.numpy}, "
+             f"scikit-learn {self.sklearn}"),
             f"oneDNN kernels    {onednn}",
             f"load average      {self.load:.2f} (1 minute)",
         ])
@@ -274,7 +294,13 @@ def machine() -> Machine:
     import sklearn
     import tensorflow as tf
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))
+    else:
+        cpus = os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return Machine(_cpu_model(), int(cpus or 1), tf.__version__, numpy.__version__, sklearn.__version__,
-                   os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"), float(load))
+    return Machine(
+        _cpu_model(), int(cpus or 1),
+        tf.__version__, numpy.__version__, sklearn.__version__,
+        os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"), float(load),
+    )

@@ -1,4 +1,5 @@
-"""Semantic hashing: binary codes, packed Hamming search, retrieval metrics and baselines.
+"""Semantic hashing: binary codes, packed Hamming search,
+retrieval metrics and baselines.
 
 Semantic hashing (Salakhutdinov & Hinton 2009) gives every item a short
 binary code such that similar items get codes a few bit flips apart.  The
@@ -18,16 +19,20 @@ the distances does.
 """
 
 from .baselines import LinearHash, fit_itq, fit_lsh, fit_pca_sign
-from .codes import PackedCodes, binarize_codes, pack_bits, popcount, swar_popcount, unpack_bits
-from .metrics import (RadiusCurves, RetrievalScores, average_precision, average_precision_from_hits,
-                      evaluate_retrieval, precision_at, radius_curves, radius_curves_from_hits,
-                      rank_by_distance, ranked_hits)
-from .search import HammingTable, Neighbours, hamming_distance_blocks, hamming_distances, hamming_knn
+from .codes import (PackedCodes, binarize_codes, pack_bits, popcount, swar_popcount,
+                    unpack_bits)
+from .metrics import (RadiusCurves, RetrievalScores, average_precision,
+                      average_precision_from_hits, evaluate_retrieval, precision_at,
+                      radius_curves, radius_curves_from_hits, rank_by_distance,
+                      ranked_hits)
+from .search import (HammingTable, Neighbours, hamming_distance_blocks,
+                     hamming_distances, hamming_knn)
 
 __all__ = [
-    "binarize_codes", "PackedCodes", "pack_bits", "unpack_bits", "popcount", "swar_popcount",
-    "hamming_distance_blocks", "hamming_distances", "Neighbours", "hamming_knn", "HammingTable",
-    "rank_by_distance", "ranked_hits", "average_precision_from_hits", "average_precision",
-    "precision_at", "RadiusCurves", "radius_curves_from_hits", "radius_curves",
-    "RetrievalScores", "evaluate_retrieval", "LinearHash", "fit_lsh", "fit_pca_sign", "fit_itq",
+    "binarize_codes", "PackedCodes", "pack_bits", "unpack_bits", "popcount",
+    "swar_popcount", "hamming_distance_blocks", "hamming_distances", "Neighbours",
+    "hamming_knn", "HammingTable", "rank_by_distance", "ranked_hits",
+    "average_precision_from_hits", "average_precision", "precision_at", "RadiusCurves",
+    "radius_curves_from_hits", "radius_curves", "RetrievalScores", "evaluate_retrieval",
+    "LinearHash", "fit_lsh", "fit_pca_sign", "fit_itq",
 ]

@@ -1,4 +1,5 @@
-"""Linear hashing baselines: random-hyperplane LSH, PCA sign and PCA-ITQ (Gong & Lazebnik 2011).
+"""Linear hashing baselines: random-hyperplane LSH, PCA sign and PCA-ITQ
+(Gong & Lazebnik 2011).
 
 Each is a :class:`LinearHash`: ``bits = (x - mean) @ projection > 0``.
 """
@@ -18,7 +19,8 @@ __all__ = ["LinearHash", "fit_lsh", "fit_pca_sign", "fit_itq"]
 
 @dataclass(frozen=True, eq=False)
 class LinearHash:
-    """A fitted linear hash ``bits = (x - mean) @ projection > 0``: LSH, PCA sign or PCA-ITQ.
+    """A fitted linear hash ``bits = (x - mean) @ projection > 0``: LSH,
+    PCA sign or PCA-ITQ.
 
     Attributes:
         method: ``"lsh"``, ``"pca_sign"`` or ``"itq"``.
@@ -45,7 +47,8 @@ class LinearHash:
         """Bits (n, n_bits), bool, of data x (n, d)."""
         x = check_codes_matrix(x, "x")
         if x.shape[1] != len(self.mean):
-            raise ValueError(f"x has {x.shape[1]} columns but the hash was fitted on {len(self.mean)}.")
+            raise ValueError(f"x has {x.shape[1]} columns but the hash was fitted on "
+                             f"{len(self.mean)}.")
         return binarize_codes((x - self.mean) @ self.projection, threshold=0.0)
 
 
@@ -56,7 +59,8 @@ def _fit_input(x, n_bits: int) -> tuple[np.ndarray, int]:
 
 
 def _leading_pca(x: np.ndarray, n_bits: int, pca_fit: PCA | None) -> PCA:
-    """The n_bits-component PCA of x: fitted here, or the leading components of ``pca_fit``.
+    """The n_bits-component PCA of x: fitted here, or the leading
+    components of ``pca_fit``.
 
     The top n_bits components of a k-component PCA (k >= n_bits) are the
     n_bits-component PCA (:func:`rbmtut.pca.pca` sorts one eigendecomposition),
@@ -65,19 +69,24 @@ def _leading_pca(x: np.ndarray, n_bits: int, pca_fit: PCA | None) -> PCA:
     if pca_fit is None:
         return pca(x, n_bits)
     if not isinstance(pca_fit, PCA):
-        raise TypeError(f"pca_fit must be an rbmtut.pca.PCA; got {type(pca_fit).__name__}.")
+        raise TypeError("pca_fit must be an rbmtut.pca.PCA; "
+                        f"got {type(pca_fit).__name__}.")
     if len(pca_fit.mean) != x.shape[1] or len(pca_fit.components) < n_bits:
-        raise ValueError(f"pca_fit has {len(pca_fit.components)} components of dimension "
-                         f"{len(pca_fit.mean)}; need at least {n_bits} of dimension {x.shape[1]}: "
-                         f"fit it with pca(x, k) for k >= {n_bits}.")
+        raise ValueError(
+            f"pca_fit has {len(pca_fit.components)} components of dimension "
+            f"{len(pca_fit.mean)}; need at least {n_bits} of dimension {x.shape[1]}: "
+            f"fit it with pca(x, k) for k >= {n_bits}.")
     return PCA(pca_fit.mean, pca_fit.components[:n_bits], pca_fit.variances[:n_bits])
 
 
 def fit_lsh(x, n_bits: int, *, seed: int = 0) -> LinearHash:
-    """Random-hyperplane LSH: ``sign((x - mean) w_j)`` with Gaussian ``w_j ~ N(0, I)``, seeded."""
-    x, n_bits = check_codes_matrix(x, "x"), check_int(n_bits, "n_bits", low=1)  # any number of bits
+    """Random-hyperplane LSH: ``sign((x - mean) w_j)`` with Gaussian
+    ``w_j ~ N(0, I)``, seeded."""
+    x = check_codes_matrix(x, "x")
+    n_bits = check_int(n_bits, "n_bits", low=1)  # any number of bits
     rng = np.random.default_rng(check_seed(seed))
-    return LinearHash("lsh", x.mean(axis=0, dtype=np.float64), rng.standard_normal((x.shape[1], n_bits)))
+    return LinearHash("lsh", x.mean(axis=0, dtype=np.float64),
+                      rng.standard_normal((x.shape[1], n_bits)))
 
 
 def fit_pca_sign(x, n_bits: int, *, pca_fit: PCA | None = None) -> LinearHash:
@@ -93,7 +102,8 @@ def fit_pca_sign(x, n_bits: int, *, pca_fit: PCA | None = None) -> LinearHash:
 
 def fit_itq(x, n_bits: int, *, n_iter: int = 50, seed: int = 0,
             pca_fit: PCA | None = None) -> LinearHash:
-    """PCA-ITQ (Gong & Lazebnik 2011): PCA to n_bits dims, then rotate to fit the cube's corners.
+    """PCA-ITQ (Gong & Lazebnik 2011): PCA to n_bits dims, then rotate to fit the
+    cube's corners.
 
     With ``V = (x - mean) C^T`` (n, n_bits), alternately ``B = sign(V R)``
     and ``R = S_hat S^T`` from the SVD ``B^T V = S Omega S_hat^T`` (the

@@ -21,7 +21,8 @@ _M1, _M2, _M4, _H01 = (np.uint64(m) for m in (0x5555555555555555, 0x333333333333
 
 
 def swar_popcount(x: np.ndarray) -> np.ndarray:
-    """Set bits of each uint64 by shifts and masks (for NumPy < 2, which lacks ``bitwise_count``)."""
+    """Set bits of each uint64 by shifts and masks
+    (for NumPy < 2, which lacks ``bitwise_count``)."""
     x = x - ((x >> np.uint64(1)) & _M1)
     x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
     x = (x + (x >> np.uint64(4))) & _M4
@@ -38,7 +39,8 @@ popcount = getattr(np, "bitwise_count", swar_popcount)
 
 
 def check_codes_matrix(x, name: str) -> np.ndarray:
-    """A finite real-valued matrix (n, d), n >= 1 (bool is refused: binarise real codes)."""
+    """A finite real-valued matrix (n, d), n >= 1
+    (bool is refused: binarise real codes)."""
     x = check_matrix(x, name)
     if x.dtype == bool:
         raise TypeError(f"{name} must be real-valued; got dtype bool.")
@@ -62,7 +64,8 @@ def binarize_codes(codes, threshold: float = 0.5) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class PackedCodes:
-    """Binary codes in 64-bit words: bit j of code i is bit ``j % 64`` of ``words[i, j // 64]``.
+    """Binary codes in 64-bit words: bit j of code i is bit ``j % 64`` of
+    ``words[i, j // 64]``.
 
     Attributes:
         words: uint64 (n, ceil(n_bits / 64)); the last word's unused high bits are 0.
@@ -77,33 +80,39 @@ class PackedCodes:
         w = self.words
         if not isinstance(w, np.ndarray) or w.dtype != np.uint64 or w.ndim != 2 \
                 or w.shape[1] != -(-self.n_bits // 64):
-            raise ValueError(f"words must be uint64 of shape (n, {-(-self.n_bits // 64)}) for "
-                             f"{self.n_bits} bits; build PackedCodes with pack_bits(bits).")
+            raise ValueError(
+                f"words must be uint64 of shape (n, {-(-self.n_bits // 64)}) for "
+                f"{self.n_bits} bits; build PackedCodes with pack_bits(bits).")
         if self.n_bits % 64 and np.any(w[:, -1] >> np.uint64(self.n_bits % 64)):
-            raise ValueError(f"words have bits set beyond bit {self.n_bits}; use pack_bits(bits).")
+            raise ValueError(
+                f"words have bits set beyond bit {self.n_bits}; use pack_bits(bits).")
 
     def __len__(self) -> int:
         return len(self.words)
 
     def __getitem__(self, index) -> PackedCodes:
         """The codes ``index`` selects (an int gives one code, still 2-D)."""
-        return PackedCodes(self.words[index].reshape(-1, self.words.shape[1]), self.n_bits)
+        words = self.words[index].reshape(-1, self.words.shape[1])
+        return PackedCodes(words, self.n_bits)
 
 
 def pack_bits(bits) -> PackedCodes:
-    """Pack bits (n, n_bits) — bool, or numbers that are all 0 or 1 — into :class:`PackedCodes`."""
+    """Pack bits (n, n_bits) — bool, or numbers that are all 0 or 1 — into
+    :class:`PackedCodes`."""
     bits = np.asarray(bits)
     if bits.ndim != 2 or bits.shape[1] == 0:
-        raise ValueError(f"bits must be a 2-D array (n, n_bits) with n_bits >= 1; got {bits.shape}.")
+        raise ValueError("bits must be a 2-D array (n, n_bits) with n_bits >= 1; "
+                         f"got {bits.shape}.")
     if bits.dtype != bool:
         if not np.issubdtype(bits.dtype, np.number) or not np.isin(bits, (0, 1)).all():
-            raise ValueError("bits must be bool or 0/1 values; binarise real-valued codes with "
-                             "binarize_codes(codes, threshold) first.")
+            raise ValueError("bits must be bool or 0/1 values; binarise real-valued "
+                             "codes with binarize_codes(codes, threshold) first.")
     n, n_bits = bits.shape
     n_words = -(-n_bits // 64)
     padded = np.zeros((n, 64 * n_words), np.uint8)
     padded[:, :n_bits] = bits
-    as_bytes = np.packbits(padded, axis=1, bitorder="little")  # byte k holds bits 8k..8k+7
+    # Byte k holds bits 8k..8k+7.
+    as_bytes = np.packbits(padded, axis=1, bitorder="little")
     return PackedCodes(as_bytes.view("<u8").astype(np.uint64), n_bits)
 
 
@@ -111,15 +120,16 @@ def unpack_bits(codes: PackedCodes) -> np.ndarray:
     """The bool bits (n, n_bits) of packed codes (inverse of :func:`pack_bits`)."""
     check_packed(codes, "codes")
     as_bytes = np.ascontiguousarray(codes.words.astype("<u8")).view(np.uint8)
-    return np.unpackbits(as_bytes, axis=1, bitorder="little")[:, :codes.n_bits].astype(bool)
+    bits = np.unpackbits(as_bytes, axis=1, bitorder="little")
+    return bits[:, :codes.n_bits].astype(bool)
 
 
 def check_packed(codes, name: str, n_bits: int | None = None) -> None:
     if not isinstance(codes, PackedCodes):
         raise TypeError(f"{name} must be PackedCodes; pack bits with pack_bits(bits).")
     if n_bits is not None and codes.n_bits != n_bits:
-        raise ValueError(f"{name} have {codes.n_bits} bits but the database has {n_bits}; "
-                         "encode both with the same hash.")
+        raise ValueError(f"{name} have {codes.n_bits} bits but the database has "
+                         f"{n_bits}; encode both with the same hash.")
 
 
 def distance_dtype(n_bits: int):

@@ -1,4 +1,5 @@
-"""Scoring a Hamming ranking, with relevance = same label: AP, precision at n, radius curves.
+"""Scoring a Hamming ranking, with relevance = same label:
+AP, precision at n, radius curves.
 
 The ranking orders the database by Hamming distance, ties broken by database
 index (lower first).  Everything is computed from the running count of
@@ -15,8 +16,9 @@ from .._validation import check_int
 from .codes import PackedCodes, check_packed
 from .search import hamming_distance_blocks
 
-__all__ = ["rank_by_distance", "ranked_hits", "average_precision_from_hits", "average_precision",
-           "precision_at", "RadiusCurves", "radius_curves_from_hits", "radius_curves",
+__all__ = ["rank_by_distance", "ranked_hits",
+           "average_precision_from_hits", "average_precision", "precision_at",
+           "RadiusCurves", "radius_curves_from_hits", "radius_curves",
            "RetrievalScores", "evaluate_retrieval"]
 
 
@@ -24,22 +26,26 @@ def _check_relevance(distances, relevant) -> tuple[np.ndarray, np.ndarray]:
     distances, relevant = np.asarray(distances), np.asarray(relevant)
     if distances.ndim != 2 or not np.issubdtype(distances.dtype, np.integer) \
             or (distances.size and distances.min() < 0):
-        raise ValueError("distances must be non-negative integers (n_queries, N), e.g. from "
-                         f"hamming_distances; got {distances.dtype} {distances.shape}.")
+        raise ValueError(
+            "distances must be non-negative integers (n_queries, N), e.g. from "
+            f"hamming_distances; got {distances.dtype} {distances.shape}.")
     binary = relevant.dtype == bool or np.isin(relevant, (0, 1)).all()
     if relevant.shape != distances.shape or not binary:
-        raise ValueError(f"relevant must be bool (or 0/1) of shape {distances.shape}, like the "
-                         f"distances; got {relevant.dtype} {relevant.shape}.")
+        raise ValueError(
+            f"relevant must be bool (or 0/1) of shape {distances.shape}, like the "
+            f"distances; got {relevant.dtype} {relevant.shape}.")
     return distances, relevant.astype(bool, copy=False)
 
 
 def rank_by_distance(distances) -> np.ndarray:
-    """Database indices (n_queries, N) nearest first; ties keep index order (stable sort)."""
+    """Database indices (n_queries, N) nearest first; ties keep index order
+    (stable sort)."""
     return np.argsort(np.asarray(distances), axis=1, kind="stable")
 
 
 def ranked_hits(distances, relevant) -> tuple[np.ndarray, np.ndarray]:
-    """Relevance in ranked order (b, N) and its running count ``hits[:, i]`` = relevant in top i+1.
+    """Relevance in ranked order (b, N) and its running count
+    ``hits[:, i]`` = relevant in top i+1.
 
     ``distances`` (b, N) integers and ``relevant`` (b, N) bool, as checked by
     the public scores; this is the inner step every score shares.
@@ -49,14 +55,17 @@ def ranked_hits(distances, relevant) -> tuple[np.ndarray, np.ndarray]:
 
 
 def average_precision_from_hits(ranked, hits) -> np.ndarray:
-    """``AP = (1/R) sum_{relevant ranks i} hits_i / i`` (1-based ranks); 0 when R = 0."""
+    """``AP = (1/R) sum_{relevant ranks i} hits_i / i`` (1-based ranks);
+    0 when R = 0."""
     rows, cols = np.nonzero(ranked)
-    total = np.bincount(rows, weights=hits[rows, cols] / (cols + 1.0), minlength=len(ranked))
+    total = np.bincount(rows, weights=hits[rows, cols] / (cols + 1.0),
+                        minlength=len(ranked))
     return total / np.maximum(hits[:, -1], 1)
 
 
 def average_precision(distances, relevant) -> np.ndarray:
-    """Average precision (n_queries,) over the full ranking by distance (ties: lower index first).
+    """Average precision (n_queries,) over the full ranking by distance
+    (ties: lower index first).
 
     ``AP = (1/R) sum_i P@i rel_i`` with R the query's relevant items; a query
     with R = 0 gets 0.  Args: distances and relevant (bool), both (n_queries, N).
@@ -66,14 +75,16 @@ def average_precision(distances, relevant) -> np.ndarray:
 
 
 def precision_at(distances, relevant, n: int) -> np.ndarray:
-    """Fraction (n_queries,) of relevant items among the first ``n`` ranked (ties: lower index first)."""
+    """Fraction (n_queries,) of relevant items among the first ``n`` ranked
+    (ties: lower index first)."""
     distances, relevant = _check_relevance(distances, relevant)
     n = check_int(n, "n", low=1, high=distances.shape[1])
     return ranked_hits(distances, relevant)[1][:, n - 1] / n
 
 
 class RadiusCurves(NamedTuple):
-    """Per-query retrieval within Hamming radius r = 0..n_bits, each (n_queries, n_bits + 1).
+    """Per-query retrieval within Hamming radius r = 0..n_bits, each
+    (n_queries, n_bits + 1).
 
     Attributes:
         precision: relevant / retrieved within the radius; 0 when nothing is
@@ -90,20 +101,24 @@ class RadiusCurves(NamedTuple):
 def radius_curves_from_hits(distances, hits, n_bits: int) -> RadiusCurves:
     n, width = len(distances), n_bits + 1
     keys = distances.astype(np.int32) + (width * np.arange(n, dtype=np.int32))[:, None]
-    within = np.cumsum(np.bincount(keys.reshape(-1), minlength=n * width).reshape(n, width), axis=1)
+    counts = np.bincount(keys.reshape(-1), minlength=n * width).reshape(n, width)
+    within = np.cumsum(counts, axis=1)
     # The first `within[:, r]` ranked items are exactly those within radius r.
-    relevant_within = np.where(within > 0, np.take_along_axis(hits, np.maximum(within - 1, 0), 1), 0)
+    relevant_within = np.where(
+        within > 0, np.take_along_axis(hits, np.maximum(within - 1, 0), 1), 0)
     return RadiusCurves(relevant_within / np.maximum(within, 1),
                         relevant_within / np.maximum(hits[:, -1:], 1), within > 0)
 
 
 def radius_curves(distances, relevant, n_bits: int) -> RadiusCurves:
-    """Precision and recall within every Hamming radius 0..n_bits (hash lookup retrieval)."""
+    """Precision and recall within every Hamming radius 0..n_bits
+    (hash lookup retrieval)."""
     distances, relevant = _check_relevance(distances, relevant)
     n_bits = check_int(n_bits, "n_bits", low=1)
     if distances.size and distances.max() > n_bits:
         raise ValueError(f"distances exceed n_bits={n_bits}; pass the codes' length.")
-    return radius_curves_from_hits(distances, ranked_hits(distances, relevant)[1], n_bits)
+    hits = ranked_hits(distances, relevant)[1]
+    return radius_curves_from_hits(distances, hits, n_bits)
 
 
 class RetrievalScores(NamedTuple):
@@ -131,12 +146,14 @@ class RetrievalScores(NamedTuple):
 def _check_labels(labels, n: int, name: str) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), one label per code; got {labels.shape}.")
+        raise ValueError(f"{name} must have shape ({n},), one label per code; "
+                         f"got {labels.shape}.")
     return labels
 
 
-def evaluate_retrieval(queries: PackedCodes, database: PackedCodes, query_labels, database_labels,
-                       *, cutoffs=(10, 100, 1000), block_size: int = 32) -> RetrievalScores:
+def evaluate_retrieval(queries: PackedCodes, database: PackedCodes, query_labels,
+                       database_labels, *, cutoffs=(10, 100, 1000),
+                       block_size: int = 32) -> RetrievalScores:
     """Rank the whole database by Hamming distance for each query and score the ranking.
 
     Relevant = same label.  One pass over blocks of ``block_size`` queries
@@ -165,14 +182,18 @@ def evaluate_retrieval(queries: PackedCodes, database: PackedCodes, query_labels
         relevant = query_labels[start:start + len(d), None] == database_labels[None, :]
         ranked, hits = ranked_hits(d, relevant)
         c = radius_curves_from_hits(d, hits, database.n_bits)
-        return (average_precision_from_hits(ranked, hits), [hits[:, n - 1] / n for n in cutoffs],
+        return (average_precision_from_hits(ranked, hits),
+                [hits[:, n - 1] / n for n in cutoffs],
                 [c.precision.sum(0), c.recall.sum(0), c.retrieved.sum(0)])
 
-    ap, at_n, curves = zip(*hamming_distance_blocks(queries, database, block_size, score))
+    blocks = hamming_distance_blocks(queries, database, block_size, score)
+    ap, at_n, curves = zip(*blocks)
     ap = np.concatenate(ap)
-    precision, recall, retrieved = (np.sum(parts, axis=0) / len(queries) for parts in zip(*curves))
+    precision, recall, retrieved = (np.sum(parts, axis=0) / len(queries)
+                                    for parts in zip(*curves))
     return RetrievalScores(float(ap.mean()), ap,
-                           {n: float(np.concatenate(column).mean()) for n, column in zip(cutoffs, zip(*at_n))},
+                           {n: float(np.concatenate(column).mean())
+                            for n, column in zip(cutoffs, zip(*at_n))},
                            precision, recall, retrieved)
 
 

@@ -30,16 +30,19 @@ __all__ = ["hamming_distance_blocks", "hamming_distances", "Neighbours", "hammin
 # the shift-and-mask fallback about 1.3 s.  So the search is NumPy.
 
 def _workers() -> int:
-    """CPU cores this process may use (NumPy's XOR, popcount and sort release the GIL)."""
+    """CPU cores this process may use (NumPy's XOR, popcount and sort
+    release the GIL)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
 
 
-def hamming_distance_blocks(queries: PackedCodes, database: PackedCodes, block_size: int | None,
-                reduce: Callable[[int, np.ndarray], object]) -> list:
-    """``[reduce(start, distances (b, N)) for each block]`` of at most block_size queries, in order.
+def hamming_distance_blocks(queries: PackedCodes, database: PackedCodes,
+                            block_size: int | None,
+                            reduce: Callable[[int, np.ndarray], object]) -> list:
+    """``[reduce(start, distances (b, N)) for each block]`` of at most block_size
+    queries, in order.
 
     Blocks bound the temporaries (and keep them in cache); they run on a
     thread per core, so the search uses the whole machine, as BLAS does
@@ -48,8 +51,8 @@ def hamming_distance_blocks(queries: PackedCodes, database: PackedCodes, block_s
     check_packed(database, "database")
     check_packed(queries, "queries", database.n_bits)
     if len(queries) == 0 or len(database) == 0:
-        raise ValueError(f"need at least one query and one database code; got {len(queries)} "
-                         f"and {len(database)}.")
+        raise ValueError("need at least one query and one database code; "
+                         f"got {len(queries)} and {len(database)}.")
     if block_size is None:
         block_size = max(1, 2**22 // max(len(database), 1))  # ~32 MB of XORed words
     check_int(block_size, "block_size", low=1)
@@ -72,7 +75,8 @@ def hamming_distance_blocks(queries: PackedCodes, database: PackedCodes, block_s
 
 def hamming_distances(queries: PackedCodes, database: PackedCodes, *,
                       block_size: int | None = None) -> np.ndarray:
-    """Hamming distances ``popcount(q XOR x)`` between every query and every database code.
+    """Hamming distances ``popcount(q XOR x)`` between every query and every
+    database code.
 
     Args:
         queries: (n_queries codes); database: (N codes), of equal length.
@@ -82,11 +86,13 @@ def hamming_distances(queries: PackedCodes, database: PackedCodes, *,
     Returns:
         (n_queries, N) uint8 (uint16 for codes longer than 255 bits).
     """
-    return np.concatenate(hamming_distance_blocks(queries, database, block_size, lambda _, d: d))
+    blocks = hamming_distance_blocks(queries, database, block_size, lambda _, d: d)
+    return np.concatenate(blocks)
 
 
 class Neighbours(NamedTuple):
-    """Search results: ``indices`` into the database and their ``distances``, nearest first."""
+    """Search results: ``indices`` into the database and their ``distances``,
+    nearest first."""
 
     indices: np.ndarray
     distances: np.ndarray
@@ -94,12 +100,14 @@ class Neighbours(NamedTuple):
 
 def hamming_knn(queries: PackedCodes, database: PackedCodes, n_neighbors: int, *,
                 block_size: int | None = None) -> Neighbours:
-    """The ``n_neighbors`` nearest database codes of each query by Hamming distance (exhaustive).
+    """The ``n_neighbors`` nearest database codes of each query by Hamming
+    distance (exhaustive).
 
     Ties are broken by database index, lower first (a stable sort).
 
     Returns:
-        :class:`Neighbours` of ``indices`` and ``distances``, both (n_queries, n_neighbors).
+        :class:`Neighbours` of ``indices`` and ``distances``, both
+        (n_queries, n_neighbors).
     """
     check_packed(database, "database")
     n_neighbors = check_int(n_neighbors, "n_neighbors", low=1, high=len(database))
@@ -108,19 +116,22 @@ def hamming_knn(queries: PackedCodes, database: PackedCodes, n_neighbors: int, *
         order = np.argsort(d, axis=1, kind="stable")[:, :n_neighbors]
         return order, np.take_along_axis(d, order, axis=1)
 
-    indices, distances = zip(*hamming_distance_blocks(queries, database, block_size, nearest))
+    blocks = hamming_distance_blocks(queries, database, block_size, nearest)
+    indices, distances = zip(*blocks)
     return Neighbours(np.concatenate(indices), np.concatenate(distances))
 
 
 class HammingTable:
-    """A hash table from each distinct code of ``database`` to its items: semantic addresses.
+    """A hash table from each distinct code of ``database`` to its items:
+    semantic addresses.
 
     Args:
         database: the N packed codes.
 
     Attributes:
         database: the codes.
-        buckets: ``{code words (tuple of ints): indices of the items with that code, ascending}``.
+        buckets: ``{code words (tuple of ints): indices of the items with that code,
+            ascending}``.
     """
 
     def __init__(self, database: PackedCodes):
@@ -130,34 +141,42 @@ class HammingTable:
         self.database = database
         unique, inverse, counts = np.unique(database.words, axis=0, return_inverse=True,
                                             return_counts=True)
-        members = np.argsort(inverse.reshape(-1), kind="stable")  # items grouped by code
+        # The items grouped by code.
+        members = np.argsort(inverse.reshape(-1), kind="stable")
         starts = np.concatenate([[0], np.cumsum(counts)])
         self.buckets = {tuple(code): members[a:b]
                         for code, a, b in zip(unique.tolist(), starts[:-1], starts[1:])}
-        # The same table as sorted arrays, for lookup_batch: code u owns members[starts[u]:starts[u+1]].
+        # The same table as sorted arrays, for lookup_batch: code u owns
+        # members[starts[u]:starts[u+1]].
         self._codes, self._members, self._starts = unique, members, starts
         self._flips: dict = {}  # radius -> (masks, their sizes)
 
     def n_probes(self, radius: int) -> int:
-        """Addresses within distance ``radius``: ``sum_{i <= min(radius, n_bits)} C(n_bits, i)``."""
+        """Addresses within distance ``radius``:
+        ``sum_{i <= min(radius, n_bits)} C(n_bits, i)``."""
         radius = check_int(radius, "radius", low=0)
-        return sum(comb(self.database.n_bits, i) for i in range(min(radius, self.database.n_bits) + 1))
+        n_bits = self.database.n_bits
+        return sum(comb(n_bits, i) for i in range(min(radius, n_bits) + 1))
 
     def _flip_masks(self, radius: int) -> tuple[np.ndarray, np.ndarray]:
-        """Packed masks (P, n_words) flipping every set of at most ``radius`` bits, and their sizes."""
+        """Packed masks (P, n_words) flipping every set of at most ``radius`` bits,
+        and their sizes."""
         if radius not in self._flips:
             n_bits = self.database.n_bits
             flips, sizes = [], []
             for i in range(min(radius, n_bits) + 1):
-                combos = np.array(list(itertools.combinations(range(n_bits), i)), np.intp)
+                subsets = itertools.combinations(range(n_bits), i)
+                combos = np.array(list(subsets), np.intp)
                 mask = np.zeros((len(combos), n_bits), bool)
                 mask[np.repeat(np.arange(len(combos)), i), combos.reshape(-1)] = True
                 flips.append(mask)
                 sizes.append(np.full(len(combos), i))
-            self._flips[radius] = (pack_bits(np.concatenate(flips)).words, np.concatenate(sizes))
+            self._flips[radius] = (pack_bits(np.concatenate(flips)).words,
+                                   np.concatenate(sizes))
         return self._flips[radius]
 
-    def lookup(self, query: PackedCodes, radius: int, *, max_probes: int = 10**6) -> Neighbours:
+    def lookup(self, query: PackedCodes, radius: int, *,
+               max_probes: int = 10**6) -> Neighbours:
         """Every database item within Hamming distance ``radius`` of one query.
 
         Probes each of the ``n_probes(radius)`` addresses ``query XOR mask``
@@ -174,10 +193,12 @@ class HammingTable:
         """
         check_packed(query, "query", self.database.n_bits)
         if len(query) != 1:
-            raise ValueError(f"lookup takes one query; got {len(query)}. Pass queries[i].")
+            raise ValueError(
+                f"lookup takes one query; got {len(query)}. Pass queries[i].")
         if self.n_probes(radius) > max_probes:
-            raise ValueError(f"radius {radius} needs {self.n_probes(radius)} probes (> max_probes="
-                             f"{max_probes}); use a smaller radius or hamming_distances.")
+            raise ValueError(
+                f"radius {radius} needs {self.n_probes(radius)} probes (> max_probes="
+                f"{max_probes}); use a smaller radius or hamming_distances.")
         masks, sizes = self._flip_masks(radius)
         found, found_distances = [], []
         for address, size in zip((query.words[0] ^ masks).tolist(), sizes):
@@ -188,7 +209,8 @@ class HammingTable:
         dtype = distance_dtype(self.database.n_bits)
         if not found:
             return Neighbours(np.zeros(0, np.intp), np.zeros(0, dtype))
-        indices, distances = np.concatenate(found), np.concatenate(found_distances).astype(dtype)
+        indices = np.concatenate(found)
+        distances = np.concatenate(found_distances).astype(dtype)
         order = np.lexsort((indices, distances))
         return Neighbours(indices[order], distances[order])
 
@@ -210,25 +232,33 @@ class HammingTable:
         """
         check_packed(queries, "queries", self.database.n_bits)
         if self.database.words.shape[1] != 1:
-            return [self.lookup(queries[i], radius, max_probes=max_probes) for i in range(len(queries))]
+            return [self.lookup(queries[i], radius, max_probes=max_probes)
+                    for i in range(len(queries))]
         if self.n_probes(radius) > max_probes:
-            raise ValueError(f"radius {radius} needs {self.n_probes(radius)} probes per query "
-                             f"(> max_probes={max_probes}); use a smaller radius or hamming_distances.")
+            raise ValueError(
+                f"radius {radius} needs {self.n_probes(radius)} probes per query "
+                f"(> max_probes={max_probes}); use a smaller radius or "
+                "hamming_distances.")
         masks, sizes = self._flip_masks(radius)
         codes = self._codes[:, 0]
         addresses = queries.words[:, :1] ^ masks[:, 0][None, :]  # (Q, P)
         where = np.minimum(np.searchsorted(codes, addresses), len(codes) - 1)
-        query_of, probe_of = np.nonzero(codes[where] == addresses)  # the occupied addresses
+        # The occupied addresses.
+        query_of, probe_of = np.nonzero(codes[where] == addresses)
         bucket = where[query_of, probe_of]
         sizes_found = self._starts[bucket + 1] - self._starts[bucket]
-        # Expand each occupied address into its items: item t of bucket u is members[starts[u] + t].
-        first = np.repeat(self._starts[bucket] - np.cumsum(sizes_found) + sizes_found, sizes_found)
+        # Expand each occupied address into its items: item t of bucket u is
+        # members[starts[u] + t].
+        first = np.repeat(self._starts[bucket] - np.cumsum(sizes_found) + sizes_found,
+                          sizes_found)
         items = self._members[first + np.arange(len(first))]
         query_of = np.repeat(query_of, sizes_found)
-        distances = np.repeat(sizes[probe_of], sizes_found).astype(distance_dtype(self.database.n_bits))
+        dtype = distance_dtype(self.database.n_bits)
+        distances = np.repeat(sizes[probe_of], sizes_found).astype(dtype)
         order = np.lexsort((items, distances, query_of))
         items, distances = items[order], distances[order]
         bounds = np.searchsorted(query_of[order], np.arange(len(queries) + 1))
-        return [Neighbours(items[a:b], distances[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        return [Neighbours(items[a:b], distances[a:b])
+                for a, b in zip(bounds[:-1], bounds[1:])]
 
 
