@@ -29,12 +29,15 @@ export TF_ENABLE_ONEDNN_OPTS ?= 0
 
 PYTEST_NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=1200
 
-.PHONY: help install test book book-check bench clean distclean
+.PHONY: help install test book book-check browser-check browser-check-book colab-check bench clean distclean
 
 help:
 	@echo "make book        build the book (executes every chapter) into _build/html"
 	@echo "make test        unit tests and every chapter under nbval"
 	@echo "make book-check  build without executing: references, TOC, citations, API"
+	@echo "make browser-check       book-check, then open every page in headless Chromium"
+	@echo "make browser-check-book  the same check on the executed book of 'make book'"
+	@echo "make colab-check run the chapters' install cell in fresh Colab-like environments"
 	@echo "make bench       run benchmarks/*.py: every performance comparison in full (tens of minutes)"
 	@echo "make install     create .venv and install rbmtut with [book,test]"
 	@echo "make clean       remove build artefacts (make distclean also removes .venv)"
@@ -79,6 +82,24 @@ book-check: install
 	  $(CHECK_DIR)/_config.yml
 	$(BIN)/jupyter-book build . --config $(CHECK_DIR)/_config.yml --path-output $(CHECK_DIR) --all -W --keep-going
 	@test -f $(CHECK_DIR)/_build/html/index.html
+
+# Every page opened offline in headless Chromium (tests/browser_check.py):
+# typeset maths, images, internal links and anchors, no local paths.  Needs
+# Debian's chromium and chromium-driver (.ci/run installs them).
+SCREENSHOT_PAGES := --screenshot-page 01_energy_models --screenshot-page 02_gibbs_cd_pcd
+browser-check: book-check
+	$(BIN)/python tests/browser_check.py $(CHECK_DIR)/_build/html \
+	  --screenshots _build/screenshots/check $(SCREENSHOT_PAGES)
+
+browser-check-book: install
+	@test -f _build/html/index.html || { echo "No _build/html: run 'make book' first." >&2; exit 1; }
+	$(BIN)/python tests/browser_check.py _build/html \
+	  --screenshots _build/screenshots/book $(SCREENSHOT_PAGES)
+
+# The install cell of every chapter, run as in Colab: in fresh environments
+# holding the lowest and the newest TensorFlow stack (downloads ~1.5 GB).
+colab-check: install
+	$(BIN)/python tests/colab_install_check.py
 
 bench: install
 	@shopt -s nullglob; scripts=(benchmarks/*.py); \
