@@ -10,7 +10,9 @@ reader opening ``_build/html/index.html`` would):
 - **internal links resolve**: the target file exists and, for ``#anchor`` links,
   the target page has an element with that id;
 - **no local filesystem path** of the build machine shows in the text or in a
-  link.
+  link;
+- **listings fit**: no code block needs horizontal scrolling in a 1280-pixel-wide
+  window (package code and chapter cells are at most 88 characters a line).
 
 Run it as a script::
 
@@ -75,10 +77,19 @@ async function inspect() {
   stalled.push(await within(
     Promise.all(images.map(img => img.decode().catch(() => null))), 20000, "images"));
   const main = document.querySelector("main") || document.body;
+  // Listings and cells that need horizontal scrolling at this window width.
+  const overflowing = Array.from(main.querySelectorAll("pre"))
+    .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => {
+      const widest = pre.innerText.split("\n")
+        .reduce((a, b) => (b.length > a.length ? b : a), "");
+      return `${widest.length} characters: ${widest.slice(0, 60)}`;
+    });
   const visible = main.cloneNode(true);
   visible.querySelectorAll("pre, code, script, style, mjx-container, .MathJax")
     .forEach(node => node.remove());
   return {
+    overflowing,
     stalled: stalled.filter(x => x),
     mathjax: !!(window.MathJax && MathJax.startup),
     equations: document.querySelectorAll(".math").length,
@@ -251,6 +262,8 @@ def inspect_page(driver, page: Path, root: Path, links: LinkChecker, path_patter
     for match in list(RAW_TEX.finditer(seen["text"]))[:3]:
         context = seen["text"][max(0, match.start() - 30): match.end() + 30]
         problems.append(Problem(name, "raw TeX", " ".join(context.split())))
+    for line in seen["overflowing"]:
+        problems.append(Problem(name, "overflow", f"scrolls sideways: {line}"))
     for src in seen["brokenImages"]:
         problems.append(Problem(name, "image", f"{src} did not load"))
     for href in sorted(set(seen["links"])):

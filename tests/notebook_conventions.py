@@ -59,6 +59,10 @@ def _tags(cell: dict) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
+#: The longest code line a chapter may show (as for the package's code).
+MAX_CODE_LINE = 88
+
+
 def check_notebook_conventions(path: str | os.PathLike) -> list[str]:
     """List the ways a chapter notebook breaks the book's conventions.
 
@@ -71,6 +75,8 @@ def check_notebook_conventions(path: str | os.PathLike) -> list[str]:
     * only tags from :data:`ALLOWED_CELL_TAGS`;
     * no code cell defines a function or class (reusable code lives in
       ``rbmtut``);
+    * no code line is longer than :data:`MAX_CODE_LINE` characters (the book
+      shows cells without horizontal scrolling);
     * the first code cell is the Colab-guarded install (``import sys``,
       ``if "google.colab" in sys.modules:`` and an indented ``%pip install``
       of ``rbmtut``), tagged ``remove-cell``;
@@ -118,6 +124,11 @@ def check_notebook_conventions(path: str | os.PathLike) -> list[str]:
                 problems.append(f"{label}: has stored outputs (clear them)")
             if cell.get("execution_count") is not None:
                 problems.append(f"{label}: has an execution count (clear outputs)")
+            long = [n for n, line in enumerate(_source(cell).splitlines(), 1)
+                    if len(line) > MAX_CODE_LINE]
+            if long:
+                problems.append(f"{label}: lines {long} are longer than {MAX_CODE_LINE} "
+                                "characters (wrap them)")
             if _DEFINITION.search(_source(cell)):
                 problems.append(f"{label}: defines a function or class; reusable code "
                                 "belongs in the rbmtut package")

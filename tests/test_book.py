@@ -131,7 +131,12 @@ def _defines_class(nb):
     nb.cells[4].source = "class Helper:\n    pass"
 
 
+def _long_line(nb):
+    nb.cells[4].source = "x = 1\n" + "y = " + "1 + " * 22 + "1"
+
+
 BAD = {
+    "long code line": (_long_line, "lines [2] are longer than 88 characters"),
     "stored output": (_stored_output, "has stored outputs"),
     "execution count": (_execution_count, "has an execution count"),
     "kernel name": (_kernel, "kernelspec name is 'venv-rbmtut'"),

@@ -60,6 +60,7 @@ BAD_PAGES = {
     "outside_link": ({"link"}, page('<p><a href="../../elsewhere/x.html">out</a></p>')),
     "local_path": ({"local path"}, page("<p>MNIST source RBMTUT_DATA_DIR "
                                       "(/root/shared/data/mnist.npz)</p>")),
+    "overflow": ({"overflow"}, page("<pre>" + "x" * 400 + "</pre>")),
     "site_packages": ({"local path"}, page("<pre>/usr/lib/python3/site-packages/keras/x.py:"
                                          " UserWarning</pre>")),
 }
