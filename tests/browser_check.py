@@ -11,8 +11,9 @@ reader opening ``_build/html/index.html`` would):
   the target page has an element with that id;
 - **no local filesystem path** of the build machine shows in the text or in a
   link;
-- **listings fit**: no code block needs horizontal scrolling in a 1280-pixel-wide
-  window (package code and chapter cells are at most 88 characters a line).
+- **listings fit**: no code block or table needs horizontal scrolling in a
+  1280-pixel-wide window (package code and chapter cells are at most 88
+  characters a line).
 
 Run it as a script::
 
@@ -84,7 +85,12 @@ async function inspect() {
       const widest = pre.innerText.split("\n")
         .reduce((a, b) => (b.length > a.length ? b : a), "");
       return `${widest.length} characters: ${widest.slice(0, 60)}`;
-    });
+    })
+    .concat(Array.from(main.querySelectorAll("table"))
+      .filter(table => table.parentElement
+              && table.scrollWidth > table.parentElement.clientWidth + 1)
+      .map(table => `a table ${table.scrollWidth} px wide in ` +
+                    `${table.parentElement.clientWidth} px`));
   const visible = main.cloneNode(true);
   visible.querySelectorAll("pre, code, script, style, mjx-container, .MathJax")
     .forEach(node => node.remove());

@@ -61,6 +61,9 @@ BAD_PAGES = {
     "local_path": ({"local path"}, page("<p>MNIST source RBMTUT_DATA_DIR "
                                       "(/root/shared/data/mnist.npz)</p>")),
     "overflow": ({"overflow"}, page("<pre>" + "x" * 400 + "</pre>")),
+    "wide_table": ({"overflow"}, page('<div style="width:300px;overflow-x:auto">'
+                                      '<table><tr><td style="white-space:nowrap">'
+                                      + "wide " * 100 + "</td></tr></table></div>")),
     "site_packages": ({"local path"}, page("<pre>/usr/lib/python3/site-packages/keras/x.py:"
                                          " UserWarning</pre>")),
 }

@@ -74,3 +74,25 @@ def test_show_table_prints_text_outside_a_notebook(capsys):
 def test_bad_tables_are_refused(kwargs, error, words):
     with pytest.raises(error, match=words):
         Table(**kwargs)
+
+
+def test_benchmarks_render_as_tables_with_their_notes():
+    from rbmtut.book.timing import Benchmark, Measurement
+
+    bench = Benchmark("CD-1 <fast>", "examples/s", notes=["floor: 5 matmuls"], elsewhere=0.02)
+    bench.rows["floor"] = Measurement("matrix-multiply floor", 34_227.4, 0.175)
+    bench.rows["rbmtut"] = Measurement("rbmtut", 20_240.0, 0.296)
+    page = bench._repr_html_()
+    parser = _Cells()
+    parser.feed(page)
+    assert parser.caption == "CD-1 <fast>"
+    assert parser.rows[1:] == [["matrix-multiply floor", "34,227", "0.175", "1.00"],
+                               ["rbmtut", "20,240", "0.296", "0.59"]]
+    assert "floor: 5 matmuls" in page and "2% of the CPU time" in page
+
+    class Printer:
+        text = staticmethod(lambda s: printed.append(s))
+
+    printed = []
+    bench._repr_pretty_(Printer, False)
+    assert printed == [bench.table()]

@@ -85,10 +85,9 @@ class Table:
         return str(value)
 
     def _numeric(self, j: int) -> bool:
+        """Whether column ``j`` holds numbers (or numbers already formatted)."""
         values = [row[j] for row in self.rows if row[j] is not None]
-        return bool(values) and all(
-            isinstance(v, numbers.Number) and not isinstance(v, bool) for v in values
-        )
+        return bool(values) and all(_is_number(v) for v in values)
 
     def _repr_html_(self) -> str:
         align = [
@@ -100,7 +99,8 @@ class Table:
         )
         body = "".join(
             "<tr>" + "".join(
-                f'<td style="text-align:{a}">{html.escape(text)}</td>'
+                f'<td style="text-align:{a}"{" class=num" if a == "right" else ""}>'
+                f"{html.escape(text)}</td>"
                 for text, a in zip(row, align)
             ) + "</tr>"
             for row in self.cells()
@@ -131,6 +131,16 @@ class Table:
         lines += [line(self.columns), line(["-" * w for w in widths])]
         lines += [line(row) for row in cells]
         return "\n".join(lines)
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, str):
+        try:
+            float(value.replace(",", ""))
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
 def show_table(rows, columns, *, formats=None, caption=None) -> Table:

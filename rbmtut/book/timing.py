@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import html
 import os
 import platform
 import time
 from typing import Callable, NamedTuple
 
 from .._validation import check_int
+from .tables import Table
 
 __all__ = [
     "Timing", "best_of", "interleaved", "no_retracing", "cpu_elsewhere", "Measurement",
@@ -227,6 +229,27 @@ class Benchmark:
 
     def __str__(self) -> str:
         return self.table()
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        # IPython's text form (logs, nbval): the aligned table.
+        printer.text(self.table())
+
+    def _repr_html_(self) -> str:
+        """The table as HTML (the book): a :class:`~rbmtut.book.tables.Table`
+        and its notes."""
+        first = next(iter(self.rows.values())).rate if self.rows else None
+        rows = [(row.label, _number(row.rate), row.seconds, row.rate / first)
+                for row in self.rows.values()]
+        table = Table(rows, ["", self.unit, "seconds", "relative"],
+                      formats={"seconds": ".3f", "relative": ".2f"},
+                      caption=self.title)
+        notes = list(self.notes)
+        if self.elsewhere == self.elsewhere:  # not NaN
+            notes.append(f"other processes used {self.elsewhere:.0%} of the CPU "
+                         "time meanwhile")
+        notes = "".join(f"<br>{html.escape(note)}" for note in notes)
+        return table._repr_html_() + (f"<p><small>{notes[4:]}</small></p>"
+                                      if notes else "")
 
     def to_dict(self) -> dict:
         """Plain data (for JSON), inverse of :meth:`from_dict`."""
