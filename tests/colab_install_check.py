@@ -54,8 +54,12 @@ print(json.dumps({name: md.version(name) for name in %r}))
 """ % (STACK,)
 
 
-def install_cell_pip_arguments() -> list[str]:
-    """The arguments of the install cell's ``%pip`` line, as pip receives them."""
+def run_install_cell(*, in_colab: bool) -> list[tuple[str, str]]:
+    """Run the chapters' install cell, in or outside a (faked) Colab.
+
+    Returns the IPython line magics it ran, as ``(magic, line)`` pairs, without
+    running them.
+    """
     from rbmtut.book import COLAB_INSTALL
 
     calls = []
@@ -65,16 +69,21 @@ def install_cell_pip_arguments() -> list[str]:
             calls.append((magic, line))
 
     python = TransformerManager().transform_cell(COLAB_INSTALL)
-    fake_colab = type(sys)("google.colab")
-    saved = sys.modules.get("google.colab")
-    sys.modules["google.colab"] = fake_colab
+    saved = sys.modules.pop("google.colab", None)
+    if in_colab:
+        sys.modules["google.colab"] = type(sys)("google.colab")
     try:
         exec(compile(python, "<install cell>", "exec"), {"get_ipython": Recorder})
     finally:
-        if saved is None:
-            del sys.modules["google.colab"]
-        else:
+        sys.modules.pop("google.colab", None)
+        if saved is not None:
             sys.modules["google.colab"] = saved
+    return calls
+
+
+def install_cell_pip_arguments() -> list[str]:
+    """The arguments of the install cell's ``%pip`` line, as pip receives them."""
+    calls = run_install_cell(in_colab=True)
     if [magic for magic, _ in calls] != ["pip"]:
         raise AssertionError(f"the install cell should run one %pip line; it ran {calls}")
     return shlex.split(calls[0][1])

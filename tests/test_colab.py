@@ -5,12 +5,10 @@ fresh environments that hold Colab's TensorFlow stack; these tests cover its
 logic without installing anything.
 """
 
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from IPython.core.inputtransformer2 import TransformerManager
 
 import colab_install_check
 from rbmtut.book import COLAB_INSTALL
@@ -22,32 +20,12 @@ GPU_CHAPTERS = {"02_gibbs_cd_pcd", "03_tf2_surrogate_loss", "04_stacked_pretrain
                 "05a_autoencoders", "05b_vae_and_deep_autoencoders", "06_semantic_hashing"}
 
 
-def _run_cell(in_colab: bool):
-    calls = []
-
-    class Recorder:
-        def run_line_magic(self, magic, line):
-            calls.append((magic, line))
-
-    python = TransformerManager().transform_cell(COLAB_INSTALL)
-    saved = sys.modules.pop("google.colab", None)
-    if in_colab:
-        sys.modules["google.colab"] = type(sys)("google.colab")
-    try:
-        exec(compile(python, "<install cell>", "exec"), {"get_ipython": Recorder})
-    finally:
-        sys.modules.pop("google.colab", None)
-        if saved is not None:
-            sys.modules["google.colab"] = saved
-    return calls
-
-
 def test_outside_colab_the_cell_does_nothing():
-    assert _run_cell(in_colab=False) == []
+    assert colab_install_check.run_install_cell(in_colab=False) == []
 
 
 def test_in_colab_the_cell_runs_one_pip_install_of_the_package():
-    [(magic, line)] = _run_cell(in_colab=True)
+    [(magic, line)] = colab_install_check.run_install_cell(in_colab=True)
     assert magic == "pip"
     assert line.split()[0] == "install"
     assert '"rbmtut @ git+https://github.com/rbmtut/rbmtut"' in line

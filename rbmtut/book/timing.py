@@ -220,12 +220,17 @@ class Benchmark:
         for row in self.rows.values():
             lines.append(f"  {row.label:{width}s}  {_number(row.rate):>14s}  "
                          f"{row.seconds:8.3f}  {row.rate / first:8.2f}")
-        lines += [f"  {note}" for note in self.notes]
-        if self.elsewhere == self.elsewhere:  # not NaN
-            lines.append(
-                f"  other processes used {self.elsewhere:.0%} of the CPU time meanwhile"
-            )
+        lines += [f"  {note}" for note in self.footnotes()]
         return "\n".join(lines)
+
+    def footnotes(self) -> list[str]:
+        """The notes shown under the table, and the load measured meanwhile."""
+        notes = list(self.notes)
+        if self.elsewhere == self.elsewhere:  # not NaN
+            notes.append(
+                f"other processes used {self.elsewhere:.0%} of the CPU time meanwhile"
+            )
+        return notes
 
     def __str__(self) -> str:
         return self.table()
@@ -243,11 +248,7 @@ class Benchmark:
         table = Table(rows, ["", self.unit, "seconds", "relative"],
                       formats={"seconds": ".3f", "relative": ".2f"},
                       caption=self.title)
-        notes = list(self.notes)
-        if self.elsewhere == self.elsewhere:  # not NaN
-            notes.append(f"other processes used {self.elsewhere:.0%} of the CPU "
-                         "time meanwhile")
-        notes = "".join(f"<br>{html.escape(note)}" for note in notes)
+        notes = "".join(f"<br>{html.escape(note)}" for note in self.footnotes())
         return table._repr_html_() + (f"<p><small>{notes[4:]}</small></p>"
                                       if notes else "")
 
