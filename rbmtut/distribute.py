@@ -116,13 +116,15 @@ def check_batch_size(strategy: tf.distribute.Strategy, batch_size: int) -> None:
 
 
 def draw_noise(rng: tf.random.Generator, k: int, rows, n_visible: int, n_hidden: int,
-               dtype) -> GibbsNoise:
+               dtype, *, visible_first: bool = False) -> GibbsNoise:
     """Draw the noise of ``k`` Gibbs steps exactly as a single-device chain would.
 
     A chain of ``k`` steps on ``rows`` chains draws, per step, a (rows,
-    n_hidden) and then a (rows, n_visible) uniform tensor; drawing the same
-    shapes in the same order yields the same numbers (a generator's stream
-    depends on the shapes drawn, not just their total size).
+    n_hidden) and then a (rows, n_visible) uniform tensor (the other way round,
+    ``visible_first``, for chains that keep hidden states, which step
+    ``h -> v -> h``); drawing the same shapes in the same order yields the
+    same numbers (a generator's stream depends on the shapes drawn, not just
+    their total size).
 
     Args:
         rng: the trainer's generator; call in cross-replica context.
@@ -136,8 +138,11 @@ def draw_noise(rng: tf.random.Generator, k: int, rows, n_visible: int, n_hidden:
     """
     hidden, visible = [], []
     for _ in range(k):
+        if visible_first:
+            visible.append(rng.uniform([rows, n_visible], dtype=dtype))
         hidden.append(rng.uniform([rows, n_hidden], dtype=dtype))
-        visible.append(rng.uniform([rows, n_visible], dtype=dtype))
+        if not visible_first:
+            visible.append(rng.uniform([rows, n_visible], dtype=dtype))
     return GibbsNoise(tf.stack(hidden), tf.stack(visible))
 
 
@@ -184,6 +189,29 @@ def gibbs_chain_from_noise(rbm: BernoulliRBM, v0, hidden_logits, noise: GibbsNoi
     _, v, a = tf.while_loop(lambda i, *_: i < k, body,
                             (tf.constant(0), v0, hidden_logits))
     return v, a
+
+
+def hidden_chain_from_noise(rbm: BernoulliRBM, h0, noise: GibbsNoise):
+    """``k`` steps ``h -> v -> h`` from the hidden states ``h0`` (m, n_hidden)
+    with the given uniform numbers, as :func:`rbmtut.gibbs.hidden_chain` and
+    the stored hidden sample of :class:`rbmtut.gibbs.PersistentChains` draw them.
+
+    Returns:
+        ``(v_k, c + v_k W, h_k)``: the chain ends, their hidden logits and the
+        hidden sample drawn from them.
+    """
+    k = tf.shape(noise.hidden)[0]
+
+    def body(i, v, a, h):
+        v = tf.cast(noise.visible[i] < rbm.visible_probs(h), rbm.dtype)
+        a = rbm.hidden_logits(v)
+        return i + 1, v, a, tf.cast(noise.hidden[i] < tf.sigmoid(a), rbm.dtype)
+
+    m = tf.shape(h0)[0]
+    start = (tf.constant(0), tf.zeros([m, rbm.n_visible], rbm.dtype),
+             tf.zeros([m, rbm.n_hidden], rbm.dtype), h0)
+    _, v, a, h = tf.while_loop(lambda i, *_: i < k, body, start)
+    return v, a, h
 
 
 def run_on_replicas(strategy: tf.distribute.Strategy, replica_fn: Callable,
@@ -273,15 +301,17 @@ class DistributedRBMTrainer(RBMTrainer):
                     "batch the dataset with drop_remainder=True and a multiple of "
                     "the number of replicas")
         chains = rows if self.method == "cd" else self.chains.n_chains // replicas
+        pcd = self.method == "pcd"
         noise = ctx.merge_call(lambda _: draw_noise(  # once, for all replicas
-            self.rng, self.k, chains * replicas,
-            rbm.n_visible, rbm.n_hidden, rbm.dtype))
+            self.rng, self.k, chains * replicas, rbm.n_visible, rbm.n_hidden,
+            rbm.dtype, visible_first=pcd))
         a_data = rbm.hidden_logits(v_data)
-        v0, a0 = v_data, a_data
-        if self.method == "pcd":
-            v0 = own_rows(tf.cast(self.chains.v, rbm.dtype), chains)
-            a0 = rbm.hidden_logits(v0)
-        v_model, a_model = gibbs_chain_from_noise(rbm, v0, a0, own_rows(noise, chains))
+        noise, h_model = own_rows(noise, chains), None
+        if pcd:  # the chains' hidden states, as on one device
+            h0 = own_rows(tf.cast(self.chains.h, rbm.dtype), chains)
+            v_model, a_model, h_model = hidden_chain_from_noise(rbm, h0, noise)
+        else:
+            v_model, a_model = gibbs_chain_from_noise(rbm, v_data, a_data, noise)
         share = 1.0 / replicas  # shares of the batch means sum to the means
         grads = None
         if self.optimizer is not None:
@@ -298,15 +328,15 @@ class DistributedRBMTrainer(RBMTrainer):
             statistics = cd_gradients(rbm, v_data, tf.sigmoid(a_data), v_model,
                                       tf.sigmoid(a_model))
             grads = [g * share for g in statistics]
-        ctx.merge_call(self._merge_update, args=(grads, v_model))
+        ctx.merge_call(self._merge_update, args=(grads, v_model, h_model))
         return ctx.all_reduce(tf.distribute.ReduceOp.SUM, surrogate)
 
-    def _merge_update(self, strategy, grads, v_model):
+    def _merge_update(self, strategy, grads, v_model, h_model):
         """Cross-replica, once per update: sum and apply ``grads``; store
         the chains' ends."""
         if grads is not None:  # the built-in rule (an optimizer sums its own gradients)
             summed = Gradients(*(strategy.reduce("SUM", g, axis=None) for g in grads))
             self.apply_gradients(self.with_weight_decay(summed))
         if self.method == "pcd":
-            ends = strategy.gather(v_model, axis=0)
-            self.chains.v.assign(tf.cast(ends, self.chains.v.dtype))
+            for stored, ends in ((self.chains.v, v_model), (self.chains.h, h_model)):
+                stored.assign(tf.cast(strategy.gather(ends, axis=0), stored.dtype))

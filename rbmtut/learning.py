@@ -97,9 +97,10 @@ def cd_gradients(rbm: BernoulliRBM, v_data, h_data, v_model, h_model) -> Gradien
     # "x * (1/n)", and eager and compiled runs must round identically.
     inv_n = 1.0 / tf.cast(tf.shape(v_data)[0], rbm.dtype)
     inv_m = 1.0 / tf.cast(tf.shape(v_model)[0], rbm.dtype)
-    dW = tf.matmul(v_model, h_model, transpose_a=True) * inv_m - tf.matmul(
-        v_data, h_data, transpose_a=True
-    ) * inv_n
+    # Both outer products as one matrix product over the stacked rows:
+    # [v_model; v_data]^T [h_model / m; -h_data / n] (no pass over W to subtract).
+    dW = tf.matmul(tf.concat([v_model, v_data], 0),
+                   tf.concat([h_model * inv_m, h_data * -inv_n], 0), transpose_a=True)
     db = tf.reduce_mean(v_model, axis=0) - tf.reduce_mean(v_data, axis=0)
     dc = tf.reduce_mean(h_model, axis=0) - tf.reduce_mean(h_data, axis=0)
     return Gradients(dW, db, dc)
@@ -190,8 +191,12 @@ class RBMTrainer(Trainer):
         self.chains: PersistentChains | None = None
         if rule.method == "pcd":
             # The fantasy particles start from noise drawn by the trainer's rng.
+            # Their hidden states are kept (see PersistentChains): five matrix
+            # products per PCD-1 update, not six.
             p = tf.fill([rule.n_chains, rbm.n_visible], tf.constant(0.5, dtype))
-            self.chains = PersistentChains(sample_bernoulli(p, self.rng), name="chains")
+            v0 = sample_bernoulli(p, self.rng)
+            self.chains = PersistentChains(v0, rbm.sample_hidden(v0, self.rng),
+                                           name="chains")
 
     def _check_devices(self, rbm, rule):
         """Refuse a strategy scope: several devices need
@@ -216,15 +221,17 @@ class RBMTrainer(Trainer):
 
     # --- one update ---------------------------------------------------------------
 
-    def negative_phase(self, v_data, h_data) -> tf.Tensor:
-        """The chain ends ``v_model``: k steps from the data (CD) or from the
-        chains (PCD).
+    def negative_phase(self, v_data, h_data) -> tuple[tf.Tensor, tf.Tensor]:
+        """The chain ends ``v_model`` and their hidden inputs ``c + v_model W``:
+        k steps from the data (CD) or from the chains (PCD).
         """
         if self.method == "pcd":
-            return self.chains.advance(self.rbm, self.k, self.rng).v
+            state = self.chains.advance(self.rbm, self.k, self.rng)
+            return state.v, state.hidden_logits
         # The first hidden sample reuses the positive-phase probabilities.
         h0 = sample_bernoulli(h_data, self.rng)
-        return gibbs_chain(self.rbm, v_data, self.k, self.rng, h0=h0).v
+        v_model = gibbs_chain(self.rbm, v_data, self.k, self.rng, h0=h0).v
+        return v_model, tf.matmul(v_model, self.rbm.W) + self.rbm.c
 
     def update(self, v_data) -> Update:
         """One CD-k or PCD-k update on the batch ``v_data`` (n, n_visible).
@@ -236,7 +243,7 @@ class RBMTrainer(Trainer):
         rbm = self.rbm
         a_data = rbm.hidden_logits(v_data)  # positive phase
         h_data = tf.sigmoid(a_data)
-        v_model = self.negative_phase(v_data, h_data)
+        v_model, a_model = self.negative_phase(v_data, h_data)
         if self.optimizer is not None:  # chapter 3: autodiff of the surrogate
             with tf.GradientTape() as tape:
                 surrogate = cd_loss(rbm, v_data, v_model)
@@ -244,8 +251,7 @@ class RBMTrainer(Trainer):
                 loss = surrogate + penalty
             self.apply_gradients(tape.gradient(loss, rbm.parameters))
             return Update(surrogate, h_data)
-        a_model = rbm.hidden_logits(v_model)  # chapter 2: the statistics by hand
-        h_model = tf.sigmoid(a_model)
+        h_model = tf.sigmoid(a_model)  # chapter 2: the statistics by hand
         # The surrogate's value, from the logits already computed (diagnostic only).
         surrogate = (mean_free_energy(rbm, v_data, a_data)
                      - mean_free_energy(rbm, v_model, a_model))
@@ -282,6 +288,8 @@ class RBMTrainer(Trainer):
         """``grads`` plus the gradient of the L2 penalty
         ``weight_decay / 2 * |W|^2``.
         """
+        if self.rule.weight_decay == 0:  # skip a pass over W
+            return grads
         return Gradients(grads.dW + self.weight_decay * self.rbm.W, grads.db, grads.dc)
 
     def apply_gradients(self, grads) -> None:
@@ -289,10 +297,17 @@ class RBMTrainer(Trainer):
         the Keras optimizer(s).
         """
         W, b, c = self.rbm.parameters
-        if self.optimizer is None:
+        if self.optimizer is None and self.strategy is not None:  # mirrored
             for param, velocity, grad in zip((W, b, c), self.velocities, grads):
                 velocity.assign(self.momentum * velocity - self.learning_rate * grad)
                 param.assign_add(velocity)
+        elif self.optimizer is None:
+            # u <- momentum * u - lr * g; theta <- theta + u, as one fused kernel
+            # per variable (one pass over W instead of four).
+            for param, velocity, grad in zip((W, b, c), self.velocities, grads):
+                tf.raw_ops.ResourceApplyKerasMomentum(
+                    var=param.handle, accum=velocity.handle, lr=self.learning_rate,
+                    grad=grad, momentum=self.momentum, use_locking=False)
         elif self.bias_optimizer is None:
             self.optimizer.apply_gradients(zip(grads, (W, b, c)))
         else:

@@ -110,6 +110,54 @@ def test_persistent_chains_keep_their_state():
     assert chains.v.numpy().sum() > 0
 
 
+def test_chains_with_hidden_states_keep_the_exact_distribution():
+    """h -> v -> h steps from exact joint samples stay exact, in v and in h."""
+    rbm = random_rbm(5, 4, 1.0, seed=7)
+    exact_v = exact_visible_distribution(rbm).numpy()
+    n = 100_000
+    noise_tv = 0.5 * np.sum(np.sqrt(2 * exact_v * (1 - exact_v) / (np.pi * n)))
+    rng = tf.random.Generator.from_seed(0)
+    # Exact samples of v, then h ~ p(h | v): a draw of the joint distribution.
+    codes = rng.uniform([n], dtype=tf.float64)
+    v0 = tf.gather(state_codes_inverse(5), tf.searchsorted(np.cumsum(exact_v), codes))
+    h0 = rbm.sample_hidden(v0, rng)
+    chains = PersistentChains(v0, h0)
+    for _ in range(3):
+        state = chains.advance(rbm, 2, rng)
+    tv = total_variation(empirical_distribution(chains.v), exact_v)
+    assert tv < 3 * noise_tv, (tv, noise_tv)
+    np.testing.assert_array_equal(chains.v.numpy(), state.v.numpy())
+    # The stored h is a draw of p(h | v) from the logits of the new v.
+    np.testing.assert_allclose(state.hidden_logits.numpy(),
+                               rbm.hidden_logits(state.v).numpy(), atol=1e-12)
+    rows = tf.cast(chains.h, tf.float64)
+    p_h = tf.sigmoid(rbm.hidden_logits(chains.v))
+    mean_gap = np.abs(np.mean(rows - p_h, axis=0))
+    assert np.all(mean_gap < 4 * 0.5 / np.sqrt(n)), mean_gap
+    # The hidden marginal: sum over v of p(v) p(h | v), against the chains' h.
+    exact_h = exact_visible_distribution(_transposed(rbm)).numpy()
+    tv_h = total_variation(empirical_distribution(chains.h), exact_h)
+    noise_h = 0.5 * np.sum(np.sqrt(2 * exact_h * (1 - exact_h) / (np.pi * n)))
+    assert tv_h < 3 * noise_h, (tv_h, noise_h)
+    with pytest.raises(ValueError, match="one hidden state per chain"):
+        PersistentChains(v0[:10], h0[:9])
+
+
+def state_codes_inverse(width):
+    """The 2**width binary rows in the order of ``state_codes``."""
+    codes = np.arange(2 ** width)[:, None]
+    return tf.constant((codes >> np.arange(width)) & 1, tf.float64)
+
+
+def _transposed(rbm):
+    """The RBM with its layers swapped: its visible marginal is rbm's hidden one."""
+    swapped = random_rbm(rbm.n_hidden, rbm.n_visible, 1.0, seed=0)
+    swapped.W.assign(tf.transpose(rbm.W))
+    swapped.b.assign(rbm.c)
+    swapped.c.assign(rbm.b)
+    return swapped
+
+
 def test_ais_agrees_with_exact_log_partition():
     rbm = random_rbm(20, 12, 1.0, seed=11)  # non-trivial weights, 2**12 hidden states
     exact = exact_log_partition(rbm).numpy()

@@ -10,8 +10,10 @@ Per update of an RBM with ``n_visible x n_hidden`` weights:
   ``h W^T`` and then ``k - 1`` more steps of ``v W``, ``h W^T``; ``v_k W``
   for the negative statistics; and the two outer products ``v^T h`` and
   ``v_k^T h_k``: ``2 k + 3`` products.
-- PCD-k: the positive phase ``v W``, ``k`` full Gibbs steps on the chains
-  (``2 k``), ``v_k W`` and the two outer products: ``2 k + 4``.
+- PCD-k: the positive phase ``v W``; ``k`` steps ``h -> v -> h`` from the
+  chains' stored hidden states (``h W^T`` and ``v W`` each), the last ``v_k W``
+  serving the statistics too; and the two outer products: ``2 k + 3``, as for
+  CD-k (a chain that stored only visible states would need one more ``v W``).
 - AIS: one Gibbs transition per temperature, ``v W`` and ``h W^T``: 2.
 """
 
@@ -28,10 +30,10 @@ __all__ = ["matmuls_per_update", "unit_weights", "matmul_floor", "ais_matmul_flo
 
 
 def matmuls_per_update(method: str, k: int) -> int:
-    """Matrix products in one CD-k (``2k + 3``) or PCD-k (``2k + 4``) update."""
+    """Matrix products in one CD-k or PCD-k update: ``2k + 3``."""
     check_choice(method, "method", ("cd", "pcd"))
     k = check_int(k, "k", low=1)
-    return 2 * k + (3 if method == "cd" else 4)
+    return 2 * k + 3
 
 
 def unit_weights(n_visible, n_hidden, seed):
@@ -63,23 +65,20 @@ def matmul_floor(data, batch_size: int, n_hidden: int, *, method: str = "cd",
         (n_batches, batch_size) of int32 indices into ``data``, the products
         of one update on those rows, all in one loop, each update after the
         previous one (their statistics are summed); returns a scalar so that
-        callers can wait for it.  The PCD chains are read, not written
-        (storing them is not a matrix product).
+        callers can wait for it.  The PCD chains' hidden states are read,
+        not written (storing them is not a matrix product).
     """
     n_products = matmuls_per_update(method, k)  # also checks method and k
     data = tf.convert_to_tensor(data, tf.float32)
     W = tf.Variable(unit_weights(int(data.shape[1]), n_hidden, seed), name="W")
-    chains = tf.Variable(data[:batch_size], name="chains")
+    chains = tf.Variable(tf.matmul(data[:batch_size], W), name="chain_hidden")
 
     def update(v):
         a = tf.matmul(v, W)  # positive phase
-        v_model = chains.read_value() if method == "pcd" else v
-        h = a
-        for step in range(k):
-            if method == "pcd" or step > 0:
-                h = tf.matmul(v_model, W)
+        h = chains.read_value() if method == "pcd" else a
+        for _ in range(k):
             v_model = tf.matmul(h, W, transpose_b=True)
-        a_model = tf.matmul(v_model, W)
+            h = a_model = tf.matmul(v_model, W)
         positive = tf.matmul(v, a, transpose_a=True)
         negative = tf.matmul(v_model, a_model, transpose_a=True)
         return positive - negative
