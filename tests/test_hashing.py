@@ -125,6 +125,58 @@ def test_hamming_knn_breaks_ties_by_database_index():
     np.testing.assert_array_equal(full.indices, hs.rank_by_distance(d))
 
 
+def stable_sort_knn(q_bits, db_bits, k):
+    """The k nearest by distances counted on the bits, then a full stable sort."""
+    d = (q_bits[:, None, :] != db_bits[None, :, :]).sum(axis=2).astype(np.uint8)
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(d, order, axis=1)
+
+
+def count_sorts(monkeypatch):
+    """Count the blocks that hamming_knn ranks by sorting every distance."""
+    calls, sort = [], hs.search._sorted_nearest
+    monkeypatch.setattr(hs.search, "_sorted_nearest",
+                        lambda d, k: calls.append(k) or sort(d, k))
+    return calls
+
+
+@pytest.mark.parametrize("n_bits", [8, 32, 64, 100])
+def test_hamming_knn_equals_a_stable_sort_under_massive_ties(n_bits, monkeypatch):
+    rng = np.random.default_rng(n_bits)
+    n, few = 4000, np.where(np.arange(n_bits) < 6, 0.5, 0.05)  # few bits vary: ties
+    distinct = random_bits(rng, 25, n_bits, few)
+    db_bits = np.concatenate([distinct[rng.integers(0, 25, n // 2)],  # repeated codes
+                              random_bits(rng, n - n // 2, n_bits, few)])[rng.permutation(n)]
+    q_bits = np.concatenate([db_bits[rng.integers(0, n, 5)], random_bits(rng, 6, n_bits, few),
+                             random_bits(rng, 3, n_bits)])
+    queries, database = hs.pack_bits(q_bits), hs.pack_bits(db_bits)
+    sorts = count_sorts(monkeypatch)
+    for k in (1, 10, 50, n):
+        expected = stable_sort_knn(q_bits, db_bits, k)
+        for block_size in (None, 4):
+            got = hs.hamming_knn(queries, database, k, block_size=block_size)
+            for g, e in zip(got, expected):
+                assert g.dtype == e.dtype and g.shape == e.shape == (14, k)
+                np.testing.assert_array_equal(g, e)
+        if k <= 10:  # exercised the sample select, not the full sort
+            assert not sorts
+
+
+def test_hamming_knn_sorts_when_the_sample_misleads(monkeypatch):
+    # Every 16th item, the sample, is at distance 1 and all the others at 0: the
+    # sample's bound admits almost every item, so the block is sorted instead.
+    db_bits = np.zeros((1600, 8), bool)
+    db_bits[::16, 0] = True
+    q_bits = np.zeros((2, 8), bool)
+    sorts = count_sorts(monkeypatch)
+    got = hs.hamming_knn(hs.pack_bits(q_bits), hs.pack_bits(db_bits), 5)
+    assert sorts == [5]
+    assert got.indices.tolist() == [[1, 2, 3, 4, 5]] * 2 and got.distances.max() == 0
+    for g, e in zip(got, stable_sort_knn(q_bits, db_bits, 5)):
+        assert g.dtype == e.dtype
+        np.testing.assert_array_equal(g, e)
+
+
 @pytest.mark.parametrize("n_bits", [6, 10, 33])
 def test_hamming_ball_lookup_returns_exactly_the_items_within_the_radius(n_bits):
     rng = np.random.default_rng(n_bits)

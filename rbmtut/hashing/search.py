@@ -44,7 +44,8 @@ def hamming_distance_blocks(queries: PackedCodes, database: PackedCodes,
     """``[reduce(start, distances (b, N)) for each block]`` of at most block_size
     queries, in order.
 
-    Blocks bound the temporaries (and keep them in cache); they run on a
+    Blocks bound the distances held at once, and each block XORs a few
+    queries at a time so that temporary stays in cache; blocks run on a
     thread per core, so the search uses the whole machine, as BLAS does
     for float search.  Only the blocks are loops, never the items.
     """
@@ -54,15 +55,26 @@ def hamming_distance_blocks(queries: PackedCodes, database: PackedCodes,
         raise ValueError("need at least one query and one database code; "
                          f"got {len(queries)} and {len(database)}.")
     if block_size is None:
-        block_size = max(1, 2**22 // max(len(database), 1))  # ~32 MB of XORed words
+        block_size = max(1, 2**22 // max(len(database), 1))  # ~4 MB of uint8 distances
     check_int(block_size, "block_size", low=1)
-    dtype, db = distance_dtype(database.n_bits), database.words
+    dtype, db, words = distance_dtype(database.n_bits), database.words.T, queries.words
+    if database.n_bits <= 32:  # the high halves are 0: XOR half the bytes
+        db, words = db.astype(np.uint32), words.astype(np.uint32)
+    db = np.ascontiguousarray(db)  # (n_words, N)
+    rows = max(1, 2**20 // (db.itemsize * db.shape[1]))  # XOR ~1 MB at a time, in cache
 
     def block(start: int):
-        q = queries.words[start:start + block_size]
-        out = np.zeros((len(q), len(db)), dtype)
-        for w in range(db.shape[1]):  # one 64-bit word at a time bounds the temporaries
-            out += popcount(q[:, w, None] ^ db[None, :, w])
+        q = words[start:start + block_size]
+        out = np.empty((len(q), db.shape[1]), dtype)
+        xored = np.empty((min(rows, len(q)), db.shape[1]), db.dtype)
+        for r in range(0, len(q), rows):
+            x, o = xored[:len(q) - r], out[r:r + rows]
+            for w in range(db.shape[0]):  # one word at a time
+                np.bitwise_xor(q[r:r + rows, w, None], db[w], out=x)
+                if w == 0:
+                    o[...] = popcount(x)
+                else:
+                    o += popcount(x)
         return reduce(start, out)
 
     starts = range(0, len(queries), block_size)
@@ -80,8 +92,8 @@ def hamming_distances(queries: PackedCodes, database: PackedCodes, *,
 
     Args:
         queries: (n_queries codes); database: (N codes), of equal length.
-        block_size: queries per vectorised block (default: about 32 MB of
-            temporaries); the loop runs over blocks, never over items.
+        block_size: queries per vectorised block (default: about 4 MB of
+            distances); the loop runs over blocks, never over items.
 
     Returns:
         (n_queries, N) uint8 (uint16 for codes longer than 255 bits).
@@ -103,7 +115,9 @@ def hamming_knn(queries: PackedCodes, database: PackedCodes, n_neighbors: int, *
     """The ``n_neighbors`` nearest database codes of each query by Hamming
     distance (exhaustive).
 
-    Ties are broken by database index, lower first (a stable sort).
+    Ties are broken by database index, lower first, exactly as by a stable
+    sort of each query's distances, but only a few candidates per query are
+    sorted (sample select, see ``_nearest``).
 
     Returns:
         :class:`Neighbours` of ``indices`` and ``distances``, both
@@ -111,14 +125,48 @@ def hamming_knn(queries: PackedCodes, database: PackedCodes, n_neighbors: int, *
     """
     check_packed(database, "database")
     n_neighbors = check_int(n_neighbors, "n_neighbors", low=1, high=len(database))
-
-    def nearest(_, d):
-        order = np.argsort(d, axis=1, kind="stable")[:, :n_neighbors]
-        return order, np.take_along_axis(d, order, axis=1)
-
-    blocks = hamming_distance_blocks(queries, database, block_size, nearest)
+    blocks = hamming_distance_blocks(queries, database, block_size,
+                                     lambda _, d: _nearest(d, n_neighbors))
     indices, distances = zip(*blocks)
     return Neighbours(np.concatenate(indices), np.concatenate(distances))
+
+
+def _sorted_nearest(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first k of each row of d by a stable sort: by (distance, index)."""
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(d, order, axis=1)
+
+
+def _nearest(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_sorted_nearest` of the distances d (b, N), without sorting all N.
+
+    Exact, by sample select.  In each row, let (t, j) be the (distance, index)
+    of the k-th nearest among every stride-th item, by (distance, index).
+    Those k sampled items rank no later than (t, j), so no item ranking after
+    (t, j) is among the k nearest: they are the first k, by (distance, index),
+    of the candidates with distance < t, or distance t and index <= j
+    (typically about 16k items, not N).
+    """
+    b, n = d.shape
+    stride = min(16, n // (8 * k))  # a sample of at least 8k items
+    if stride < 4:
+        return _sorted_nearest(d, k)
+    j = np.argsort(d[:, ::stride], axis=1, kind="stable")[:, k - 1:k] * stride
+    t = np.take_along_axis(d, j, axis=1)
+    keep = d < t
+    for row, (t_row, j_row) in enumerate(zip(t[:, 0].tolist(), j[:, 0].tolist())):
+        # Ties count up to index j, a prefix of the row (cheaper than an index test).
+        keep[row, :j_row + 1] |= d[row, :j_row + 1] == t_row
+    flat = np.flatnonzero(keep)  # ascending: by row, then by index
+    if len(flat) > d.size // 8:  # (contrived ties only) sorting is cheaper
+        return _sorted_nearest(d, k)
+    rows, indices = np.divmod(flat, n)
+    distances = d.reshape(-1)[flat]
+    # A stable sort by (row, distance) keeps each tie in index order.
+    order = np.argsort(rows * (int(t.max()) + 1) + distances, kind="stable")
+    first = np.searchsorted(flat, np.arange(b) * n)  # each row's first candidate
+    nearest = order[first[:, None] + np.arange(k)]
+    return indices[nearest], distances[nearest]
 
 
 class HammingTable:
