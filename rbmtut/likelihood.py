@@ -206,14 +206,10 @@ def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
     leaves ``p_k`` invariant.  The whole sweep is one ``tf.while_loop``.
     """
     dtype = W.dtype
-
-    def log_unnorm(a, v, beta):
-        # log p*_beta(v) with hidden units summed out, a = v W + c.
-        return (
-            tf.linalg.matvec(v, (1.0 - beta) * base_b + beta * b)
-            + tf.reduce_sum(tf.nn.softplus(beta * a), axis=-1)
-        )
-
+    # log p*_beta(v) - log p*_beta'(v), hidden units summed out, with a = v W + c:
+    #   (beta - beta') v.(b - b_A) + sum_j [softplus(beta a_j) - softplus(beta' a_j)]
+    # (one product with v for the visible terms, not two).
+    bias_gap = b - base_b
     p0 = tf.sigmoid(base_b)
     v = sample_bernoulli(tf.broadcast_to(p0, [n_runs, tf.shape(base_b)[0]]), rng)
     log_w = tf.zeros([n_runs], tf.float64)
@@ -222,12 +218,14 @@ def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
     def body(t, v, log_w):
         beta_prev, beta = betas[t - 1], betas[t]
         a = tf.matmul(v, W) + c
-        step = log_unnorm(a, v, beta) - log_unnorm(a, v, beta_prev)
+        step = ((beta - beta_prev) * tf.linalg.matvec(v, bias_gap)
+                + tf.reduce_sum(tf.nn.softplus(beta * a)
+                                - tf.nn.softplus(beta_prev * a), axis=-1))
         log_w += tf.cast(step, tf.float64)
-        # A Gibbs transition that leaves p_beta invariant (reuses a).
+        # A Gibbs transition that leaves p_beta invariant (reuses a):
+        # v's logits are (1 - beta) b_A + beta (b + h W^T) = b_A + beta (.. - b_A).
         h = sample_bernoulli(tf.sigmoid(beta * a), rng)
-        v_logits = ((1.0 - beta) * base_b
-                    + beta * (b + tf.matmul(h, W, transpose_b=True)))
+        v_logits = base_b + beta * (tf.matmul(h, W, transpose_b=True) + bias_gap)
         v = sample_bernoulli(tf.sigmoid(v_logits), rng)
         return t + 1, v, log_w
 

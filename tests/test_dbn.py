@@ -113,7 +113,10 @@ def test_sampling_shapes_and_seeds():
     assert a.shape == (9, 16) and a.dtype == tf.float32
     assert np.all((a.numpy() >= 0) & (a.numpy() <= 1))
     np.testing.assert_array_equal(a.numpy(), model.sample(9, seed=1, k=20).numpy())
-    np.testing.assert_array_equal(a.numpy(), model.sample(9, seed=1, k=20, compile=False).numpy())
+    # Eager equals compiled: bit for bit with TensorFlow's Eigen kernels; oneDNN
+    # (TensorFlow's default on x86) fuses a graph's ops and may round the last bit.
+    np.testing.assert_allclose(a.numpy(), model.sample(9, seed=1, k=20, compile=False).numpy(),
+                               rtol=0, atol=1e-6)
     assert not np.array_equal(a.numpy(), model.sample(9, seed=2, k=20).numpy())
     from_data = model.sample(4, seed=1, k=2, start=X[:4])
     assert from_data.shape == (4, 16)

@@ -106,7 +106,9 @@ def test_up_down_fit_is_reproducible_and_samples():
         np.testing.assert_array_equal(p.numpy(), q.numpy())
     samples = a.sample(6, seed=0, k=5)
     assert samples.shape == (6, 16)
-    np.testing.assert_array_equal(samples.numpy(), a.sample(6, seed=0, k=5, compile=False).numpy())
+    # Bit for bit with Eigen kernels; oneDNN's fused graph ops may round the last bit.
+    np.testing.assert_allclose(samples.numpy(), a.sample(6, seed=0, k=5, compile=False).numpy(),
+                               rtol=0, atol=1e-6)
 
 
 def test_up_down_rejects_bad_input():
