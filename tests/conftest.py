@@ -1,15 +1,8 @@
 """Shared fixtures: small random RBMs and brute-force (NumPy float64) references."""
 
-import os
-
-# Before TensorFlow loads: oneDNN's fused CPU kernels can round a compiled
-# graph differently from the same ops run eagerly, and the tests check that
-# the two agree bit for bit (the Makefile sets the same for the chapters).
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import pytest
+import tensorflow as tf
 
 
 def _split_the_cpu_into_two_logical_devices():
