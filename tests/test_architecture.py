@@ -33,7 +33,8 @@ LAYERS = [
 ]
 #: The book's plumbing: it may import anything in the core, and the core never imports it.
 BOOK = ["rbmtut.book", "rbmtut.book.timing", "rbmtut.book.floors", "rbmtut.book.benchmarks",
-        "rbmtut.book.inference_benchmarks", "rbmtut.book.environments", "rbmtut.book.tables"]
+        "rbmtut.book.inference_benchmarks", "rbmtut.book.environments", "rbmtut.book.tables",
+        "rbmtut.book.scaling", "rbmtut.book.projection"]
 MAX_LINES = 350
 
 
