@@ -17,8 +17,8 @@ contenders timed side by side in this run.  ``--busy N`` starts N processes
 that keep a core busy each for the whole run, to measure under load.
 
 The performance appendix of the book runs the same functions
-(``rbmtut.benchmarks``) on shorter workloads; the two long runs (ais,
-classic) are only run in full here.
+(``rbmtut.book.benchmarks`` and ``rbmtut.book.inference_benchmarks``) on
+shorter workloads; the two long runs (ais, classic) are only run in full here.
 
 Usage: ``python benchmarks/performance.py [--only SECTION ...] [--repeats R] [--busy N]``
 """

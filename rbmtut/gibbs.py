@@ -199,7 +199,7 @@ def hidden_chain(rbm: BernoulliRBM, h0, k, rng: tf.random.Generator) -> ChainSta
     def down(h):
         v_probs = rbm.visible_probs(h)
         v = sample_bernoulli(v_probs, rng)
-        return ChainState(v, v_probs, h, tf.matmul(v, rbm.W) + rbm.c)
+        return ChainState(v, v_probs, h, rbm.hidden_logits(v))
 
     first = down(h0)
     if isinstance(k, int) and k == 1:

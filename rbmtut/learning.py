@@ -231,7 +231,7 @@ class RBMTrainer(Trainer):
         # The first hidden sample reuses the positive-phase probabilities.
         h0 = sample_bernoulli(h_data, self.rng)
         v_model = gibbs_chain(self.rbm, v_data, self.k, self.rng, h0=h0).v
-        return v_model, tf.matmul(v_model, self.rbm.W) + self.rbm.c
+        return v_model, self.rbm.hidden_logits(v_model)
 
     def update(self, v_data) -> Update:
         """One CD-k or PCD-k update on the batch ``v_data`` (n, n_visible).
