@@ -26,7 +26,8 @@ from .floors import matmul_floor
 from .timing import Benchmark, cpu_elsewhere, interleaved
 
 __all__ = [
-    "THEANO_TUTORIAL", "blas_threads", "training_throughput", "compile_modes",
+    "THEANO_TUTORIAL", "benchmark_trainer", "traced_epoch", "blas_threads",
+    "training_throughput", "compile_modes",
     "SweepPoint", "throughput_sweep", "ClassicRun", "classic_tutorial",
 ]
 
@@ -55,14 +56,16 @@ def _epoch_data(x, batch_size, n_examples=None, seed=0):
     return x[:n], tf.constant(x[:n]), order
 
 
-def _trainer(n_visible, n_hidden, batch_size, *, method, k, learning_rate=0.05,
-             momentum=0.5, seed=0, **options):
+def benchmark_trainer(n_visible, n_hidden, batch_size, *, method, k,
+                      learning_rate=0.05, momentum=0.5, seed=0, **options):
+    """The trainer every benchmark times: a fresh RBM, momentum SGD, and one PCD
+    chain per example of a batch."""
     return RBMTrainer(BernoulliRBM(n_visible, n_hidden, seed=seed), method=method, k=k,
                       learning_rate=learning_rate, momentum=momentum, seed=seed,
                       n_chains=batch_size if method == "pcd" else None, **options)
 
 
-def _traced_epoch(trainer, data, batch_size):
+def traced_epoch(trainer, data, batch_size):
     """Trace ``trainer``'s compiled epoch for any number of batches; return
     the function."""
     run_epoch = trainer.compiled_epoch
@@ -114,7 +117,8 @@ def training_throughput(x, *, method: str = "cd", k: int = 1, n_hidden: int = 50
     x, data, order = _epoch_data(x, batch_size, n_examples, seed)
     n, n_visible = x.shape
     floor = matmul_floor(data, batch_size, n_hidden, method=method, k=k, seed=seed)
-    trainer = _trainer(n_visible, n_hidden, batch_size, method=method, k=k, seed=seed)
+    trainer = benchmark_trainer(n_visible, n_hidden, batch_size, method=method, k=k,
+                                seed=seed)
     runs = {
         "floor": (lambda: float(floor(order)), lambda: float(floor(order[:2]))),
         "rbmtut": (lambda: float(trainer.epoch(data, order)),
@@ -131,7 +135,7 @@ def training_throughput(x, *, method: str = "cd", k: int = 1, n_hidden: int = 50
                            _sklearn_fit(peer, x[:2 * batch_size], None))
         if threads > 1:
             runs["sklearn-1-thread"] = _sklearn_fit(peer, x, 1)
-    run_epoch = _traced_epoch(trainer, data, batch_size)
+    run_epoch = traced_epoch(trainer, data, batch_size)
     times = interleaved(runs, repeats=repeats, untraced=(floor, run_epoch))
     title = (f"{_algorithm(method, k)} training, {n_visible}x{n_hidden}, "
              f"batch {batch_size}, float32, {n:,} digits, one epoch per run, "
@@ -199,13 +203,13 @@ def compile_modes(x, *, n_hidden: int = 500, batch_size: int = 100, updates: int
              "xla": dict(jit_compile=True)}
     runs = {}
     for name, options in modes.items():
-        trainer = _trainer(n_visible, n_hidden, batch_size, method="cd", k=1,
+        trainer = benchmark_trainer(n_visible, n_hidden, batch_size, method="cd", k=1,
                            seed=seed, **options)
         todo = batches[:eager_updates] if name == "eager" else batches
         runs[name] = _steps(trainer, todo), _steps(trainer, todo[:2])
     looped = {"epoch": {}, "epoch-xla": dict(jit_compile=True)}
     for name, options in looped.items():
-        trainer = _trainer(n_visible, n_hidden, batch_size, method="cd", k=1,
+        trainer = benchmark_trainer(n_visible, n_hidden, batch_size, method="cd", k=1,
                            seed=seed, **options)
         # XLA compiles per shape: warm up on it
         runs[name] = lambda t=trainer: float(t.epoch(data, order))
@@ -320,7 +324,7 @@ def classic_tutorial(x, *, epochs: int = 15, updates: int | None = None,
     s = THEANO_TUTORIAL
     x = np.asarray(x, np.float32)
     per_epoch = len(x) // s["batch_size"]
-    trainer = _trainer(
+    trainer = benchmark_trainer(
         x.shape[1], s["n_hidden"], s["batch_size"], method="pcd", k=s["k"],
         learning_rate=s["learning_rate"], momentum=0.0, seed=seed,
     )
@@ -333,7 +337,7 @@ def classic_tutorial(x, *, epochs: int = 15, updates: int | None = None,
         return ClassicRun(epochs * per_epoch, seconds, per_epoch, elsewhere.share)
     _, data, order = _epoch_data(x, s["batch_size"], seed=seed)
     order = order[:updates]
-    run_epoch = _traced_epoch(trainer, data, s["batch_size"])
+    run_epoch = traced_epoch(trainer, data, s["batch_size"])
     runs = {"run": (lambda: float(trainer.epoch(data, order)),
                     lambda: float(trainer.epoch(data, order[:2])))}
     times = interleaved(runs, repeats=repeats, untraced=(run_epoch,))

@@ -23,9 +23,9 @@ import tensorflow as tf
 from .. import hashing
 from .._validation import check_choice, check_int
 from ..fitting import epoch_orders
-from ..learning import RBMTrainer
 from ..likelihood import ais_log_partition, ais_log_weights
 from ..rbm import BernoulliRBM
+from .benchmarks import benchmark_trainer, traced_epoch
 from .tables import Table
 from .timing import interleaved
 
@@ -200,13 +200,10 @@ def epoch_scaling(x, vary: str, sizes, *, n_hidden: int = 500, batch_size: int =
             raise ValueError(f"{s['n_examples']} examples are not two or more whole "
                              f"batches of {s['batch_size']}.")
         key = (s["n_hidden"], s["batch_size"])
-        if key not in trainers:
-            trainers[key] = RBMTrainer(BernoulliRBM(x.shape[1], key[0], seed=seed),
-                                       method="cd", k=1, learning_rate=0.05,
-                                       momentum=0.5, seed=seed)
-            trainers[key].compiled_epoch.get_concrete_function(
-                tf.TensorSpec(data.shape, data.dtype),
-                tf.TensorSpec([None, key[1]], tf.int32))
+        if key not in trainers:  # built and traced as training_throughput does
+            trainers[key] = benchmark_trainer(x.shape[1], *key, method="cd", k=1,
+                                              seed=seed)
+            traced_epoch(trainers[key], data, key[1])
         order = next(epoch_orders(s["n_examples"], s["batch_size"], seed))
         trainer = trainers[key]
         runs["RBMTrainer.epoch", size] = (
@@ -262,7 +259,8 @@ def search_scaling(database, queries, sizes, *, n_neighbors: int = 10, radius: i
                    repeats: int = 3) -> Scaling:
     """Seconds to search the first ``size`` codes: exhaustive k-NN vs a radius lookup.
 
-    Exhaustive: ``hashing.hamming_knn`` (every distance, then a stable sort).
+    Exhaustive: ``hashing.hamming_knn`` (every distance, then a selection of
+    the nearest, ties by index).
     Lookup: ``HammingTable.lookup_batch`` at ``radius``, which probes the
     ``C(n_bits, 0) + ... + C(n_bits, radius)`` addresses around each query; the
     table is built before the timed rounds (an index, built once).
