@@ -39,6 +39,17 @@ def test_fit_power_law_recovers_an_exact_power_law(p, a):
     np.testing.assert_allclose(fit(sizes), a * sizes**p, rtol=1e-10)
 
 
+@pytest.mark.parametrize("p, words", [
+    (1.0, "about in proportion to"), (0.92, "about in proportion to"),
+    (1.08, "about in proportion to"), (0.5, "more slowly than in proportion to"),
+    (0.0, "more slowly than in proportion to"), (1.3, "faster than in proportion to")])
+def test_power_law_growth_in_words(p, words):
+    assert scaling.PowerLaw(p, 1.0, 0.0).growth() == words
+    # a wider tolerance calls more exponents proportional
+    assert scaling.PowerLaw(p, 1.0, 0.0).growth(tolerance=1.0) == (
+        "about in proportion to" if p <= 2 else words)
+
+
 def test_fit_power_law_standard_error_from_the_residuals():
     sizes = np.array([1.0, 2.0, 4.0, 8.0])
     seconds = sizes * np.exp([0.1, -0.1, -0.1, 0.1])  # log-residuals +-0.1, p stays 1

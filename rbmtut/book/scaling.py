@@ -54,6 +54,19 @@ class PowerLaw(NamedTuple):
         """The fitted seconds at ``size`` (scalar or array)."""
         return self.prefactor * np.asarray(size, np.float64) ** self.exponent
 
+    def growth(self, tolerance: float = 0.1) -> str:
+        """How the time grew, in words that complete "the time grew ... the size".
+
+        An exponent within ``tolerance`` of 1 is "about in proportion to";
+        below that, "more slowly than in proportion to"; above, "faster than
+        in proportion to".  The prose of the appendix uses it where the shape
+        depends on the machine, so that the sentence stays true on any CPU.
+        """
+        if abs(self.exponent - 1) <= tolerance:
+            return "about in proportion to"
+        return ("more slowly than in proportion to" if self.exponent < 1
+                else "faster than in proportion to")
+
 
 def fit_power_law(sizes, seconds) -> PowerLaw:
     """Least-squares fit of ``log seconds = log a + p log size``.
