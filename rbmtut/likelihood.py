@@ -28,9 +28,12 @@ __all__ = [
     "reconstruction_cross_entropy",
     "log_conditionals",
     "pseudo_log_likelihood",
+    "effective_sample_size",
     "AISResult",
     "ais_schedule",
     "base_rate_bias",
+    "annealing_path",
+    "annealed_log_weights",
     "ais_log_weights",
     "ais_log_partition",
     "log_likelihood",
@@ -113,6 +116,19 @@ def pseudo_log_likelihood(rbm: BernoulliRBM, v, *, stochastic: bool = False,
     return tf.reduce_mean(tf.concat(totals, axis=0))
 
 
+def effective_sample_size(log_weights) -> float:
+    """Kish's effective number of runs, ``(sum w)^2 / sum w^2``, from log-weights.
+
+    ``M`` when all ``M`` runs weigh the same, near 1 when one run carries nearly
+    all the weight (then the standard error, from the same runs, is unreliable).
+    """
+    log_w = np.asarray(log_weights, np.float64)
+    if log_w.ndim != 1 or len(log_w) == 0 or not np.all(np.isfinite(log_w)):
+        raise ValueError("log_weights must be a non-empty 1-D array of finite numbers.")
+    w = np.exp(log_w - log_w.max())
+    return float(w.sum() ** 2 / (w @ w))
+
+
 class AISResult(NamedTuple):
     """An AIS estimate of ``log Z``.
 
@@ -133,6 +149,11 @@ class AISResult(NamedTuple):
     log_z_low: float
     log_z_high: float
     log_weights: np.ndarray
+
+    @property
+    def effective_sample_size(self) -> float:
+        """:func:`effective_sample_size` of the runs' weights (1 to ``M``)."""
+        return effective_sample_size(self.log_weights)
 
     def log_z_lower_bound(self, confidence: float = 0.99) -> float:
         """A lower bound on the true ``log Z`` that holds with probability
@@ -196,23 +217,56 @@ def base_rate_bias(x, *, pseudo_count: float = 1.0) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-@tf.function(reduce_retracing=True)
-def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
-    """AIS log-weights (n_runs,): anneal from the base-rate model (beta=0) to the
-    RBM (beta=1).
+def annealing_path(rbm: BernoulliRBM, betas=None, base_bias=None):
+    """The path AIS anneals along, checked: ``(betas, base_b, log_z_base)``.
 
-    At each inverse temperature ``beta_k`` every run adds ``log p*_k(v) -
-    log p*_{k-1}(v)`` to its log-weight, then takes one Gibbs transition that
-    leaves ``p_k`` invariant.  The whole sweep is one ``tf.while_loop``.
+    ``p*_beta(v) = exp((1-beta) v.b_A + beta v.b) prod_j (1 + exp(beta (c +
+    v W)_j))`` runs from the base-rate model ``A`` (independent visibles with
+    biases ``b_A = base_bias``, no weights) at beta = 0 to the RBM at beta = 1.
+
+    Args:
+        rbm: the model.
+        betas: inverse temperatures (K + 1,), strictly increasing from 0 to 1;
+            default :func:`ais_schedule` (14,500 steps).
+        base_bias: ``b_A`` (n_visible,), e.g. :func:`base_rate_bias` of the
+            training data; default zeros.
+
+    Returns:
+        ``betas`` (float64 array), ``b_A`` (tensor of the model's dtype) and
+        ``log Z_A = sum_i softplus(b_A,i) + n_hidden log 2``.
+    """
+    betas = ais_schedule() if betas is None else np.asarray(betas, dtype=np.float64)
+    if betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1:
+        raise ValueError("betas must be a 1-D increasing schedule from 0 to 1.")
+    if np.any(np.diff(betas) <= 0):
+        raise ValueError("betas must be strictly increasing.")
+    base_bias = np.zeros(rbm.n_visible) if base_bias is None else np.asarray(base_bias)
+    if base_bias.shape != (rbm.n_visible,) or not np.all(np.isfinite(base_bias)):
+        raise ValueError(f"base_bias must be finite, of shape ({rbm.n_visible},); "
+                         f"got shape {base_bias.shape}.")
+    base_b = tf.constant(base_bias, rbm.dtype)
+    # At beta = 0 every hidden unit contributes a factor (1 + e^0) = 2.
+    log_z_base = float(tf.reduce_sum(tf.nn.softplus(tf.cast(base_b, tf.float64))))
+    return betas, base_b, log_z_base + rbm.n_hidden * math.log(2.0)
+
+
+@tf.function(reduce_retracing=True)
+def annealed_log_weights(W, b, c, base_b, betas, v, rng):
+    """Anneal the chains ``v`` (n_runs, n_visible) along ``betas``; return their
+    log-weights (n_runs,) and final states.
+
+    At each step ``t`` every run adds ``log p*_t(v) - log p*_{t-1}(v)`` to its
+    log-weight, then takes one block Gibbs transition that leaves ``p_t``
+    invariant.  ``betas`` may run either way: from 0 to 1 it is forward AIS
+    (chains started from the base model), from 1 to 0 reverse AIS (chains
+    started from the RBM).  The whole sweep is one ``tf.while_loop``.
     """
     dtype = W.dtype
     # log p*_beta(v) - log p*_beta'(v), hidden units summed out, with a = v W + c:
     #   (beta - beta') v.(b - b_A) + sum_j [softplus(beta a_j) - softplus(beta' a_j)]
     # (one product with v for the visible terms, not two).
     bias_gap = b - base_b
-    p0 = tf.sigmoid(base_b)
-    v = sample_bernoulli(tf.broadcast_to(p0, [n_runs, tf.shape(base_b)[0]]), rng)
-    log_w = tf.zeros([n_runs], tf.float64)
+    log_w = tf.zeros([tf.shape(v)[0]], tf.float64)
     n_steps = tf.shape(betas)[0]
 
     def body(t, v, log_w):
@@ -229,10 +283,21 @@ def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
         v = sample_bernoulli(tf.sigmoid(v_logits), rng)
         return t + 1, v, log_w
 
-    _, _, log_w = tf.while_loop(
+    _, v, log_w = tf.while_loop(
         lambda t, *_: t < n_steps, body, (tf.constant(1), tf.cast(v, dtype), log_w)
     )
-    return log_w
+    return log_w, v
+
+
+@tf.function(reduce_retracing=True)
+def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
+    """Forward AIS log-weights (n_runs,): ``n_runs`` chains drawn from the
+    base-rate model (beta=0), annealed to the RBM (beta=1) by
+    :func:`annealed_log_weights`.
+    """
+    p0 = tf.sigmoid(base_b)
+    v = sample_bernoulli(tf.broadcast_to(p0, [n_runs, tf.shape(base_b)[0]]), rng)
+    return annealed_log_weights(W, b, c, base_b, betas, v, rng)[0]
 
 
 # One generator for every seeded call, reset each time: traced once, not per call.
@@ -243,41 +308,24 @@ def ais_log_partition(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None,
                       base_bias=None, seed: int = 0) -> AISResult:
     """Estimate ``log Z`` by annealed importance sampling.
 
-    The path runs from a base-rate model ``A`` (independent visibles with
-    biases ``base_bias``, no weights; ``log Z_A = sum_i softplus(base_bias_i)
-    + n_hidden log 2``) to the RBM through ``p*_beta(v) = exp((1-beta) v.b_A +
-    beta v.b) prod_j (1 + exp(beta (c + v W)_j))``, with one block Gibbs
-    transition at each inverse temperature (:func:`ais_log_weights`).  Runs
-    are independent chains in parallel.
+    Along :func:`annealing_path`, one Gibbs transition per temperature
+    (:func:`ais_log_weights`), the runs in parallel.  ``E[Z_hat] = Z``, so
+    ``E[log Z_hat] <= log Z`` (Jensen): optimistic for the log-likelihood;
+    :mod:`rbmtut.conservative` errs the other way.
 
     Args:
         rbm: the model.
         n_runs: number of independent AIS runs ``M``, >= 2.
-        betas: inverse temperatures (K + 1,) from 0 to 1; default
-            :func:`ais_schedule` (14,500 steps).
-        base_bias: base-rate visible biases (n_visible,), e.g.
-            :func:`base_rate_bias` of the training data; default zeros.
+        betas, base_bias: the path, as in :func:`annealing_path`.
         seed: seeds the runs.
 
     Returns:
         An :class:`AISResult`.
     """
     n_runs = check_int(n_runs, "n_runs", low=2)
-    betas = ais_schedule() if betas is None else np.asarray(betas, dtype=np.float64)
-    if betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1:
-        raise ValueError("betas must be a 1-D increasing schedule from 0 to 1.")
-    if np.any(np.diff(betas) <= 0):
-        raise ValueError("betas must be strictly increasing.")
-    base_bias = np.zeros(rbm.n_visible) if base_bias is None else np.asarray(base_bias)
-    if base_bias.shape != (rbm.n_visible,) or not np.all(np.isfinite(base_bias)):
-        raise ValueError(f"base_bias must be finite, of shape ({rbm.n_visible},); "
-                         f"got shape {base_bias.shape}.")
-    base_b = tf.constant(base_bias, rbm.dtype)
+    betas, base_b, log_z_base = annealing_path(rbm, betas, base_bias)
     log_w = _SEEDED_AIS(seed, rbm.W, rbm.b, rbm.c, base_b,
                         tf.constant(betas, rbm.dtype), tf.constant(n_runs)).numpy()
-    # At beta = 0 every hidden unit contributes a factor (1 + e^0) = 2.
-    log_z_base = float(tf.reduce_sum(tf.nn.softplus(tf.cast(base_b, tf.float64))))
-    log_z_base += rbm.n_hidden * math.log(2.0)
     shift = log_w.max()
     w = np.exp(log_w - shift)
     mean_w = w.mean()
