@@ -28,6 +28,7 @@ from .likelihood import pseudo_log_likelihood, reconstruction_cross_entropy
 from .rbm import BernoulliRBM
 
 __all__ = ["History", "epoch_orders", "train_epochs", "default_monitors",
+           "free_energy_gap", "training_histograms",
            "checkpoint_manager", "batch_dataset", "fit_rbm"]
 
 #: Rows of the monitor data used by :func:`default_monitors`.
@@ -55,6 +56,62 @@ def default_monitors(data, *, prefix: str = "",
         monitors[prefix + "pseudo_log_likelihood"] = (
             lambda rbm: pseudo_log_likelihood(rbm, few))
     return monitors
+
+
+def free_energy_gap(train, validation, *, rows: int = 1000) -> Callable:
+    """The overfitting monitor of Hinton's practical guide, as a monitor.
+
+    ``mean F(validation) - mean F(train)`` over the first ``rows`` rows of
+    each.  ``log Z`` cancels, so it is exactly the gap between the training
+    and validation log-likelihoods; a gap that keeps growing says the model is
+    fitting the training digits at the validation digits' expense.
+
+    Args:
+        train, validation: (n, n_visible) digits; use equally many rows of each
+            from the same distribution, or the gap measures that difference too.
+        rows: rows of each used, >= 1.
+
+    Returns:
+        ``f(rbm) -> float``, for ``fit_rbm(..., monitors={...})``.
+    """
+    rows = check_int(rows, "rows", low=1)
+    train, validation = np.asarray(train)[:rows], np.asarray(validation)[:rows]
+
+    def gap(rbm: BernoulliRBM) -> float:
+        f_train = rbm.free_energy(rbm.visible_input(train, "train"))
+        f_validation = rbm.free_energy(rbm.visible_input(validation, "validation"))
+        return float(tf.reduce_mean(f_validation) - tf.reduce_mean(f_train))
+
+    return gap
+
+
+def training_histograms(rbm: BernoulliRBM, v, *, previous: BernoulliRBM | None = None
+                        ) -> dict[str, np.ndarray]:
+    """What the practical guide says to look at in histograms while training.
+
+    Args:
+        rbm: the model now.
+        v: (n, n_visible) digits whose hidden probabilities are shown.
+        previous: the model one update (or epoch) earlier, e.g. ``rbm.copy()``
+            taken then; adds the change of the weights.
+
+    Returns:
+        ``"weights"``, ``"visible biases"``, ``"hidden biases"``, ``"p(h|v)"``
+        and, with ``previous``, ``"weight updates"``: flat arrays.  The guide
+        suggests updates about 1e-3 times the weights' size, and hidden
+        probabilities that are not all near 0 or 1;
+        :func:`rbmtut.plotting.plot_histogram_panels` draws them.
+    """
+    values = {"weights": rbm.W.numpy().ravel(), "visible biases": rbm.b.numpy(),
+              "hidden biases": rbm.c.numpy(),
+              "p(h|v)": rbm.hidden_probs(rbm.visible_input(v)).numpy().ravel()}
+    if previous is not None:
+        if (previous.n_visible, previous.n_hidden) != (rbm.n_visible, rbm.n_hidden):
+            raise ValueError(
+                f"previous has {previous.n_visible}x{previous.n_hidden} weights, the "
+                f"model {rbm.n_visible}x{rbm.n_hidden}; pass a copy of the same model.")
+        values["weight updates"] = (rbm.W - previous.W).numpy().ravel()
+    return values
 
 
 class CheckpointManager(tf.train.CheckpointManager):

@@ -9,7 +9,8 @@ import numpy as np
 
 from ._validation import check_choice, check_int
 
-__all__ = ["tile_images", "plot_tiles", "plot_curves", "plot_histograms"]
+__all__ = ["tile_images", "plot_tiles", "plot_curves", "plot_histograms",
+           "plot_histogram_panels"]
 
 
 def tile_images(images, shape=None, *, n_cols: int | None = None, pad: int = 1,
@@ -132,3 +133,21 @@ def plot_histograms(values: dict, *, bins=50, xlabel="", title=None, ax=None):
         ax.set_title(title)
     ax.legend()
     return ax
+
+
+def plot_histogram_panels(values: dict, *, bins: int = 50):
+    """One histogram per named sample, side by side (e.g. the values of
+    :func:`rbmtut.fitting.training_histograms`); return the figure."""
+    if not values:
+        raise ValueError("values is empty; pass at least one named sample.")
+    fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 2.8),
+                             squeeze=False)
+    for ax, (name, x) in zip(axes[0], values.items()):
+        x = np.ravel(x)
+        # values equal up to rounding (e.g. untrained biases): one bar, not an error
+        spread = np.ptp(x) > 1e-9 * max(np.abs(x).max(), 1e-30)
+        ax.hist(x, bins=bins if spread else 1)
+        ax.set_title(name)
+        ax.set_ylabel("count")
+    fig.tight_layout()
+    return fig
