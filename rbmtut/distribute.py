@@ -89,6 +89,11 @@ def check_strategy(strategy, rbm: BernoulliRBM, method: str, n_chains,
         raise ValueError(
             "method='exact' enumerates a tiny model; train it without a strategy."
         )
+    if method == "pt":
+        raise ValueError(
+            "method='pt' (parallel tempering) runs on one device; train it without "
+            "a strategy, or use 'cd' or 'pcd'."
+        )
     if method == "pcd" and n_chains % replicas:
         raise ValueError(
             f"n_chains={n_chains} does not split evenly over {replicas} replicas; "

@@ -242,7 +242,7 @@ def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *,
     check_instance(rbm, "rbm", BernoulliRBM)
     batch_size = check_int(batch_size, "batch_size", low=1)
     rule = LearningRule.build(rule, **rule_fields)
-    if rule.method == "pcd" and rule.n_chains is None:
+    if rule.method in ("pcd", "pt") and rule.n_chains is None:
         rule = LearningRule.build(rule, n_chains=batch_size)
     if monitors is None:
         if validation_data is not None:

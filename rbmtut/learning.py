@@ -35,6 +35,7 @@ from .gibbs import PersistentChains, gibbs_chain
 from .learning_rule import LearningRule
 from .nn import sample_bernoulli
 from .rbm import BernoulliRBM
+from .tempering import TemperedChains
 
 __all__ = ["cd_loss", "Gradients", "cd_gradients", "mean_free_energy", "LearningRule",
            "Update", "RBMTrainer"]
@@ -121,7 +122,8 @@ class Update(NamedTuple):
 
 
 class RBMTrainer(Trainer):
-    """Learns an RBM by CD-k, PCD-k or the exact gradient, one mini-batch at a time.
+    """Learns an RBM by CD-k, PCD-k, parallel tempering or the exact gradient, one
+    mini-batch at a time.
 
     Two ways to apply the gradient estimate (see :class:`LearningRule`):
 
@@ -188,7 +190,12 @@ class RBMTrainer(Trainer):
             rule.build_optimizers(rbm)
         self.settings = tf.Variable(rule.fingerprint(rbm, self.seed), trainable=False,
                                     name="settings")
-        self.chains: PersistentChains | None = None
+        self.chains: PersistentChains | TemperedChains | None = None
+        if rule.method == "pt":
+            p = tf.fill([rule.n_chains, rbm.n_visible], tf.constant(0.5, dtype))
+            self.chains = TemperedChains(sample_bernoulli(p, self.rng),
+                                         10 if rule.ladder is None else rule.ladder,
+                                         name="chains")
         if rule.method == "pcd":
             # The fantasy particles start from noise drawn by the trainer's rng.
             # Their hidden states are kept (see PersistentChains): five matrix
@@ -228,6 +235,9 @@ class RBMTrainer(Trainer):
         if self.method == "pcd":
             state = self.chains.advance(self.rbm, self.k, self.rng)
             return state.v, state.hidden_logits
+        if self.method == "pt":  # replica 0, at the model's temperature
+            v_model = self.chains.advance(self.rbm, self.k, self.rng).v
+            return v_model, self.rbm.hidden_logits(v_model)
         # The first hidden sample reuses the positive-phase probabilities.
         h0 = sample_bernoulli(h_data, self.rng)
         v_model = gibbs_chain(self.rbm, v_data, self.k, self.rng, h0=h0).v

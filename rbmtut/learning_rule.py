@@ -1,11 +1,11 @@
 """How an RBM learns: one settings object for the trainer, ``fit_rbm``
 and DBN pretraining.
 
-A :class:`LearningRule` says which gradient estimate to follow (CD-k, PCD-k
-or the exact gradient) and how to apply it (the built-in momentum rule, or a
-Keras optimizer).  It is declared once, here; :class:`rbmtut.learning.RBMTrainer`,
-:func:`rbmtut.fit_rbm` and :func:`rbmtut.fit_dbn` all take one, or its fields
-as keyword arguments.
+A :class:`LearningRule` says which gradient estimate to follow (CD-k, PCD-k,
+parallel tempering or the exact gradient) and how to apply it (the built-in
+momentum rule, or a Keras optimizer).  It is declared once, here;
+:class:`rbmtut.learning.RBMTrainer`, :func:`rbmtut.fit_rbm` and
+:func:`rbmtut.fit_dbn` all take one, or its fields as keyword arguments.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import keras
 
 from ._validation import check_choice, check_instance, check_int, check_real
 from .exact import MAX_EXACT_UNITS
+from .tempering import inverse_temperatures
 
 __all__ = ["METHODS", "LearningRule"]
 
 #: The gradient estimates an RBM trainer knows.
-METHODS = ("cd", "pcd", "exact")
+METHODS = ("cd", "pcd", "pt", "exact")
 
 @dataclasses.dataclass(frozen=True)
 class LearningRule:
@@ -31,8 +32,10 @@ class LearningRule:
 
     Attributes:
         method: ``"cd"`` (chains start at the data), ``"pcd"`` (persistent
-            chains, Tieleman 2008) or ``"exact"`` (the true log-likelihood
-            gradient by enumeration; tiny models only).
+            chains, Tieleman 2008), ``"pt"`` (persistent chains at several
+            temperatures that swap states, :mod:`rbmtut.tempering`) or
+            ``"exact"`` (the true log-likelihood gradient by enumeration;
+            tiny models only).
         k: Gibbs steps per update (CD-k, PCD-k), >= 1.
         learning_rate: built-in rule only: a float > 0, or a function
             ``epoch (0-based) -> float`` applied at the start of each epoch
@@ -44,8 +47,12 @@ class LearningRule:
             trainer builds it on ``(W, b, c)``, or on ``W`` alone if
             ``bias_optimizer`` is given.
         bias_optimizer: a fresh Keras optimizer for ``(b, c)``.
-        n_chains: persistent chains for ``"pcd"`` (``fit_rbm`` and ``fit_dbn``
-            default it to the batch size); unused otherwise.
+        n_chains: persistent chains for ``"pcd"``, and per temperature for
+            ``"pt"`` (``fit_rbm`` and ``fit_dbn`` default it to the batch
+            size); unused otherwise.
+        ladder: ``"pt"`` only: the number of temperatures or the inverse
+            temperatures (see :func:`rbmtut.tempering.inverse_temperatures`);
+            default 10, evenly spaced from 1 to 0.
     """
 
     method: str = "cd"
@@ -56,6 +63,7 @@ class LearningRule:
     optimizer: keras.optimizers.Optimizer | None = None
     bias_optimizer: keras.optimizers.Optimizer | None = None
     n_chains: int | None = None
+    ladder: int | tuple | None = None
 
     def __post_init__(self):
         check_choice(self.method, "method", METHODS)
@@ -83,9 +91,16 @@ class LearningRule:
                 "(e.g. keras.optimizers.SGD(0.05, momentum=0.5)).")
         if self.n_chains is not None:
             check_int(self.n_chains, "n_chains", low=1)
-            if self.method != "pcd":
+            if self.method not in ("pcd", "pt"):
+                raise ValueError(f"n_chains is only used by method='pcd' or 'pt', "
+                                 f"not {self.method!r}.")
+        if self.ladder is not None:
+            if self.method != "pt":
                 raise ValueError(
-                    f"n_chains is only used by method='pcd', not {self.method!r}.")
+                    f"ladder is only used by method='pt', not {self.method!r}.")
+            betas = inverse_temperatures(self.ladder)
+            if not isinstance(self.ladder, int):  # hashable, and a plain record
+                object.__setattr__(self, "ladder", tuple(float(b) for b in betas))
 
     @classmethod
     def build(cls, rule: LearningRule | None = None, **fields) -> LearningRule:
@@ -109,9 +124,9 @@ class LearningRule:
             raise ValueError(
                 "method='exact' enumerates a layer and needs one with at most "
                 f"{MAX_EXACT_UNITS} units; use 'cd' or 'pcd'.")
-        if self.method == "pcd" and self.n_chains is None:
-            raise ValueError(
-                "method='pcd' needs n_chains, an int >= 1 (usually the batch size).")
+        if self.method in ("pcd", "pt") and self.n_chains is None:
+            raise ValueError(f"method={self.method!r} needs n_chains, an int >= 1 "
+                             "(usually the batch size).")
         return self
 
     @property

@@ -167,7 +167,7 @@ def fit_dbn(dbn: DBN, x, rule: LearningRule | list | None = None, *, epochs=10,
     for layer in range(n_rbms):
         layer_fields = {k: v[layer] for k, v in fields.items()}
         layer_rule = LearningRule.build(rules[layer], **layer_fields)
-        if layer_rule.method == "pcd" and layer_rule.n_chains is None:
+        if layer_rule.method in ("pcd", "pt") and layer_rule.n_chains is None:
             layer_rule = LearningRule.build(layer_rule,
                                             n_chains=settings["batch_size"][layer])
         layer_rules.append(layer_rule)
