@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from ._loop import Trainer
 from ._validation import check_instance
+from .centering import Offsets
 from .exact import exact_log_partition, exact_model_statistics
 from .gibbs import PersistentChains, gibbs_chain
 from .learning_rule import LearningRule
@@ -188,6 +189,8 @@ class RBMTrainer(Trainer):
             ]
         else:
             rule.build_optimizers(rbm)
+        self.offsets = (Offsets(rbm.n_visible, rbm.n_hidden, rule.centering, dtype,
+                                name="offsets") if rule.centering else None)
         self.settings = tf.Variable(rule.fingerprint(rbm, self.seed), trainable=False,
                                     name="settings")
         self.chains: PersistentChains | TemperedChains | None = None
@@ -265,8 +268,8 @@ class RBMTrainer(Trainer):
         # The surrogate's value, from the logits already computed (diagnostic only).
         surrogate = (mean_free_energy(rbm, v_data, a_data)
                      - mean_free_energy(rbm, v_model, a_model))
-        self.apply_gradients(self.with_weight_decay(
-            cd_gradients(rbm, v_data, h_data, v_model, h_model)))
+        self.descend(cd_gradients(rbm, v_data, h_data, v_model, h_model),
+                     v_data, h_data)
         return Update(surrogate, h_data)
 
     def exact_update(self, v_data) -> Update:
@@ -279,11 +282,11 @@ class RBMTrainer(Trainer):
         vh, v_mean, h_mean = exact_model_statistics(rbm, log_z=log_z)
         nll = tf.reduce_mean(rbm.free_energy(v_data)) + log_z
         inv_n = 1.0 / tf.cast(tf.shape(v_data)[0], rbm.dtype)
-        self.apply_gradients(self.with_weight_decay(Gradients(
+        self.descend(Gradients(
             vh - tf.matmul(v_data, h_data, transpose_a=True) * inv_n,
             v_mean - tf.reduce_mean(v_data, axis=0),
             h_mean - tf.reduce_mean(h_data, axis=0),
-        )))
+        ), v_data, h_data)
         return Update(nll, h_data)
 
     def update_step(self, v_data) -> tf.Tensor:
@@ -293,6 +296,15 @@ class RBMTrainer(Trainer):
         if self.method == "exact":
             return self.exact_update(v_data).loss
         return self.update(v_data).loss
+
+    def descend(self, grads: Gradients, v_data, h_data) -> None:
+        """The built-in rule's step along the plain gradient ``grads``: centered
+        if the rule centers (then the offsets follow the batch), plus weight decay.
+        """
+        if self.offsets is None:
+            return self.apply_gradients(self.with_weight_decay(grads))
+        self.apply_gradients(self.with_weight_decay(self.offsets.center(grads)))
+        self.offsets.follow(v_data, h_data)
 
     def with_weight_decay(self, grads: Gradients) -> Gradients:
         """``grads`` plus the gradient of the L2 penalty

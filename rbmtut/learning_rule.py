@@ -53,6 +53,9 @@ class LearningRule:
         ladder: ``"pt"`` only: the number of temperatures or the inverse
             temperatures (see :func:`rbmtut.tempering.inverse_temperatures`);
             default 10, evenly spaced from 1 to 0.
+        centering: built-in rule only: the rate in (0, 1] of the moving
+            averages that centre the units (:mod:`rbmtut.centering`; about
+            0.01); 0 (the default) trains the plain RBM.
     """
 
     method: str = "cd"
@@ -64,6 +67,7 @@ class LearningRule:
     bias_optimizer: keras.optimizers.Optimizer | None = None
     n_chains: int | None = None
     ladder: int | tuple | None = None
+    centering: float = 0.0
 
     def __post_init__(self):
         check_choice(self.method, "method", METHODS)
@@ -94,6 +98,11 @@ class LearningRule:
             if self.method not in ("pcd", "pt"):
                 raise ValueError(f"n_chains is only used by method='pcd' or 'pt', "
                                  f"not {self.method!r}.")
+        check_real(self.centering, "centering", low=0.0, high=1.0)
+        if self.centering and self.optimizer is not None:
+            raise ValueError(
+                "centering works with the built-in momentum rule; leave out the "
+                "optimizer, or set centering=0.")
         if self.ladder is not None:
             if self.method != "pt":
                 raise ValueError(
