@@ -89,10 +89,10 @@ def check_strategy(strategy, rbm: BernoulliRBM, method: str, n_chains,
         raise ValueError(
             "method='exact' enumerates a tiny model; train it without a strategy."
         )
-    if method == "pt":
+    if method in ("pt", "fpcd"):
         raise ValueError(
-            "method='pt' (parallel tempering) runs on one device; train it without "
-            "a strategy, or use 'cd' or 'pcd'."
+            f"method={method!r} (parallel tempering, fast weights) runs on one "
+            "device; train it without a strategy, or use 'cd' or 'pcd'."
         )
     if method == "pcd" and n_chains % replicas:
         raise ValueError(

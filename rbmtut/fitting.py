@@ -23,7 +23,7 @@ from ._loop import History, epoch_orders, train_epochs
 from ._validation import check_bool, check_instance, check_int
 from .distribute import DistributedRBMTrainer
 from .learning import RBMTrainer
-from .learning_rule import LearningRule
+from .learning_rule import PERSISTENT_METHODS, LearningRule
 from .likelihood import pseudo_log_likelihood, reconstruction_cross_entropy
 from .rbm import BernoulliRBM
 
@@ -242,7 +242,7 @@ def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *,
     check_instance(rbm, "rbm", BernoulliRBM)
     batch_size = check_int(batch_size, "batch_size", low=1)
     rule = LearningRule.build(rule, **rule_fields)
-    if rule.method in ("pcd", "pt") and rule.n_chains is None:
+    if rule.method in PERSISTENT_METHODS and rule.n_chains is None:
         rule = LearningRule.build(rule, n_chains=batch_size)
     if monitors is None:
         if validation_data is not None:

@@ -1,5 +1,4 @@
-"""Learning an RBM: the CD/PCD gradient, the surrogate loss, the learning rule
-and the trainer.
+"""Learning an RBM: the CD/PCD gradient, the surrogate loss and the trainer.
 
 The log-likelihood gradient of an RBM is a difference of two expectations,
 
@@ -32,8 +31,9 @@ from ._loop import Trainer
 from ._validation import check_instance
 from .centering import Offsets
 from .exact import exact_log_partition, exact_model_statistics
+from .fast_weights import FastWeights
 from .gibbs import PersistentChains, gibbs_chain
-from .learning_rule import LearningRule
+from .learning_rule import PERSISTENT_METHODS, LearningRule
 from .nn import sample_bernoulli
 from .rbm import BernoulliRBM
 from .tempering import TemperedChains
@@ -123,8 +123,7 @@ class Update(NamedTuple):
 
 
 class RBMTrainer(Trainer):
-    """Learns an RBM by CD-k, PCD-k, parallel tempering or the exact gradient, one
-    mini-batch at a time.
+    """Learns an RBM a mini-batch at a time: CD-k, PCD-k, PT, FPCD or exact gradient.
 
     Two ways to apply the gradient estimate (see :class:`LearningRule`):
 
@@ -194,19 +193,21 @@ class RBMTrainer(Trainer):
         self.settings = tf.Variable(rule.fingerprint(rbm, self.seed), trainable=False,
                                     name="settings")
         self.chains: PersistentChains | TemperedChains | None = None
-        if rule.method == "pt":
-            p = tf.fill([rule.n_chains, rbm.n_visible], tf.constant(0.5, dtype))
-            self.chains = TemperedChains(sample_bernoulli(p, self.rng),
-                                         10 if rule.ladder is None else rule.ladder,
-                                         name="chains")
-        if rule.method == "pcd":
-            # The fantasy particles start from noise drawn by the trainer's rng.
-            # Their hidden states are kept (see PersistentChains): five matrix
-            # products per PCD-1 update, not six.
-            p = tf.fill([rule.n_chains, rbm.n_visible], tf.constant(0.5, dtype))
-            v0 = sample_bernoulli(p, self.rng)
+        self.fast = None
+        if rule.method in PERSISTENT_METHODS:  # fantasy particles start from noise
+            v0 = sample_bernoulli(tf.fill([rule.n_chains, rbm.n_visible],
+                                          tf.constant(0.5, dtype)), self.rng)
+        if rule.method == "pcd":  # with hidden states (see PersistentChains): five
+            # matrix products per PCD-1 update, not six
             self.chains = PersistentChains(v0, rbm.sample_hidden(v0, self.rng),
                                            name="chains")
+        elif rule.method == "pt":
+            self.chains = TemperedChains(v0, 10 if rule.ladder is None else rule.ladder,
+                                         name="chains")
+        elif rule.method == "fpcd":  # visible states only, sampled with fast weights
+            self.chains = PersistentChains(v0, name="chains")
+            self.fast = FastWeights(rbm, rule.fast_learning_rate
+                                    or rule.first_learning_rate(), name="fast")
 
     def _check_devices(self, rbm, rule):
         """Refuse a strategy scope: several devices need
@@ -232,27 +233,24 @@ class RBMTrainer(Trainer):
     # --- one update ---------------------------------------------------------------
 
     def negative_phase(self, v_data, h_data) -> tuple[tf.Tensor, tf.Tensor]:
-        """The chain ends ``v_model`` and their hidden inputs ``c + v_model W``:
-        k steps from the data (CD) or from the chains (PCD).
-        """
+        """The chain ends ``v_model`` and their hidden inputs ``c + v_model W``: k
+        steps from the data (CD) or the persistent chains (PCD, PT, FPCD)."""
         if self.method == "pcd":
             state = self.chains.advance(self.rbm, self.k, self.rng)
             return state.v, state.hidden_logits
-        if self.method == "pt":  # replica 0, at the model's temperature
-            v_model = self.chains.advance(self.rbm, self.k, self.rng).v
-            return v_model, self.rbm.hidden_logits(v_model)
+        if self.method in ("pt", "fpcd"):  # replica 0 / chains with fast weights
+            model = self.fast.sampling_model(self.rbm) if self.fast else self.rbm
+            v_model = self.chains.advance(model, self.k, self.rng).v
+            return v_model, self.rbm.hidden_logits(v_model)  # regular parameters
         # The first hidden sample reuses the positive-phase probabilities.
         h0 = sample_bernoulli(h_data, self.rng)
         v_model = gibbs_chain(self.rbm, v_data, self.k, self.rng, h0=h0).v
         return v_model, self.rbm.hidden_logits(v_model)
 
     def update(self, v_data) -> Update:
-        """One CD-k or PCD-k update on the batch ``v_data`` (n, n_visible).
-
-        The positive phase, the negative phase, then the gradient: by hand from
-        the statistics (the built-in rule), or by autodiff of the surrogate
-        (with a Keras optimizer).
-        """
+        """One update on the batch ``v_data`` (n, n_visible): the positive phase,
+        the negative phase, then the gradient, by hand from the statistics (the
+        built-in rule) or by autodiff of the surrogate (a Keras optimizer)."""
         rbm = self.rbm
         a_data = rbm.hidden_logits(v_data)  # positive phase
         h_data = tf.sigmoid(a_data)
@@ -298,13 +296,16 @@ class RBMTrainer(Trainer):
         return self.update(v_data).loss
 
     def descend(self, grads: Gradients, v_data, h_data) -> None:
-        """The built-in rule's step along the plain gradient ``grads``: centered
-        if the rule centers (then the offsets follow the batch), plus weight decay.
-        """
-        if self.offsets is None:
-            return self.apply_gradients(self.with_weight_decay(grads))
-        self.apply_gradients(self.with_weight_decay(self.offsets.center(grads)))
-        self.offsets.follow(v_data, h_data)
+        """The built-in rule's step along the plain gradient ``grads``: centered if
+        the rule centers (the offsets then follow the batch), plus weight decay;
+        FPCD's fast weights take the same step."""
+        if self.offsets is not None:
+            grads = self.offsets.center(grads)
+        self.apply_gradients(self.with_weight_decay(grads))
+        if self.offsets is not None:
+            self.offsets.follow(v_data, h_data)
+        if self.fast is not None:
+            self.fast.step(grads)
 
     def with_weight_decay(self, grads: Gradients) -> Gradients:
         """``grads`` plus the gradient of the L2 penalty

@@ -2,8 +2,8 @@
 and DBN pretraining.
 
 A :class:`LearningRule` says which gradient estimate to follow (CD-k, PCD-k,
-parallel tempering or the exact gradient) and how to apply it (the built-in
-momentum rule, or a Keras optimizer).  It is declared once, here;
+parallel tempering, fast-weights PCD or the exact gradient) and how to apply
+it (the built-in momentum rule, or a Keras optimizer).  It is declared once, here;
 :class:`rbmtut.learning.RBMTrainer`, :func:`rbmtut.fit_rbm` and
 :func:`rbmtut.fit_dbn` all take one, or its fields as keyword arguments.
 """
@@ -21,10 +21,12 @@ from ._validation import check_choice, check_instance, check_int, check_real
 from .exact import MAX_EXACT_UNITS
 from .tempering import inverse_temperatures
 
-__all__ = ["METHODS", "LearningRule"]
+__all__ = ["METHODS", "PERSISTENT_METHODS", "LearningRule"]
 
 #: The gradient estimates an RBM trainer knows.
-METHODS = ("cd", "pcd", "pt", "exact")
+METHODS = ("cd", "pcd", "pt", "fpcd", "exact")
+#: The methods whose chains persist between updates (they need ``n_chains``).
+PERSISTENT_METHODS = ("pcd", "pt", "fpcd")
 
 @dataclasses.dataclass(frozen=True)
 class LearningRule:
@@ -33,9 +35,10 @@ class LearningRule:
     Attributes:
         method: ``"cd"`` (chains start at the data), ``"pcd"`` (persistent
             chains, Tieleman 2008), ``"pt"`` (persistent chains at several
-            temperatures that swap states, :mod:`rbmtut.tempering`) or
-            ``"exact"`` (the true log-likelihood gradient by enumeration;
-            tiny models only).
+            temperatures that swap states, :mod:`rbmtut.tempering`),
+            ``"fpcd"`` (persistent chains that sample with added fast weights,
+            :mod:`rbmtut.fast_weights`) or ``"exact"`` (the true
+            log-likelihood gradient by enumeration; tiny models only).
         k: Gibbs steps per update (CD-k, PCD-k), >= 1.
         learning_rate: built-in rule only: a float > 0, or a function
             ``epoch (0-based) -> float`` applied at the start of each epoch
@@ -47,15 +50,17 @@ class LearningRule:
             trainer builds it on ``(W, b, c)``, or on ``W`` alone if
             ``bias_optimizer`` is given.
         bias_optimizer: a fresh Keras optimizer for ``(b, c)``.
-        n_chains: persistent chains for ``"pcd"``, and per temperature for
-            ``"pt"`` (``fit_rbm`` and ``fit_dbn`` default it to the batch
-            size); unused otherwise.
+        n_chains: persistent chains for ``"pcd"`` and ``"fpcd"``, and per
+            temperature for ``"pt"`` (``fit_rbm`` and ``fit_dbn`` default it
+            to the batch size); unused otherwise.
         ladder: ``"pt"`` only: the number of temperatures or the inverse
             temperatures (see :func:`rbmtut.tempering.inverse_temperatures`);
             default 10, evenly spaced from 1 to 0.
         centering: built-in rule only: the rate in (0, 1] of the moving
             averages that centre the units (:mod:`rbmtut.centering`; about
             0.01); 0 (the default) trains the plain RBM.
+        fast_learning_rate: ``"fpcd"`` only: the fast weights' rate, > 0
+            (default: the regular rate of the first epoch).
     """
 
     method: str = "cd"
@@ -68,6 +73,7 @@ class LearningRule:
     n_chains: int | None = None
     ladder: int | tuple | None = None
     centering: float = 0.0
+    fast_learning_rate: float | None = None
 
     def __post_init__(self):
         check_choice(self.method, "method", METHODS)
@@ -95,9 +101,18 @@ class LearningRule:
                 "(e.g. keras.optimizers.SGD(0.05, momentum=0.5)).")
         if self.n_chains is not None:
             check_int(self.n_chains, "n_chains", low=1)
-            if self.method not in ("pcd", "pt"):
-                raise ValueError(f"n_chains is only used by method='pcd' or 'pt', "
+            if self.method not in PERSISTENT_METHODS:
+                raise ValueError(f"n_chains is only used by the methods "
+                                 f"{PERSISTENT_METHODS}, not {self.method!r}.")
+        if self.method == "fpcd" and self.optimizer is not None:
+            raise ValueError("method='fpcd' works with the built-in momentum rule; "
+                             "leave out the optimizer.")
+        if self.fast_learning_rate is not None:
+            if self.method != "fpcd":
+                raise ValueError("fast_learning_rate is only used by method='fpcd', "
                                  f"not {self.method!r}.")
+            check_real(self.fast_learning_rate, "fast_learning_rate", low=0.0,
+                       low_open=True)
         check_real(self.centering, "centering", low=0.0, high=1.0)
         if self.centering and self.optimizer is not None:
             raise ValueError(
@@ -133,7 +148,7 @@ class LearningRule:
             raise ValueError(
                 "method='exact' enumerates a layer and needs one with at most "
                 f"{MAX_EXACT_UNITS} units; use 'cd' or 'pcd'.")
-        if self.method in ("pcd", "pt") and self.n_chains is None:
+        if self.method in PERSISTENT_METHODS and self.n_chains is None:
             raise ValueError(f"method={self.method!r} needs n_chains, an int >= 1 "
                              "(usually the batch size).")
         return self

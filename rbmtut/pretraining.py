@@ -19,7 +19,7 @@ from ._validation import check_bool, check_choice, check_instance, check_int
 from .dbn import DBN
 from .fitting import default_monitors
 from .learning import RBMTrainer
-from .learning_rule import LearningRule
+from .learning_rule import PERSISTENT_METHODS, LearningRule
 from .nn import sample_bernoulli
 
 __all__ = ["PASS_UP_OPTIONS", "SCHEDULES", "StackTrainer", "fit_dbn"]
@@ -167,7 +167,7 @@ def fit_dbn(dbn: DBN, x, rule: LearningRule | list | None = None, *, epochs=10,
     for layer in range(n_rbms):
         layer_fields = {k: v[layer] for k, v in fields.items()}
         layer_rule = LearningRule.build(rules[layer], **layer_fields)
-        if layer_rule.method in ("pcd", "pt") and layer_rule.n_chains is None:
+        if layer_rule.method in PERSISTENT_METHODS and layer_rule.n_chains is None:
             layer_rule = LearningRule.build(layer_rule,
                                             n_chains=settings["batch_size"][layer])
         layer_rules.append(layer_rule)

@@ -23,7 +23,7 @@ PACKAGE = ROOT / "rbmtut"
 LAYERS = [
     "rbmtut._data", "rbmtut._validation", "rbmtut._loop", "rbmtut._seeding", "rbmtut.saving", "rbmtut.nn", "rbmtut._mnist_files",
     "rbmtut.data", "rbmtut.plotting", "rbmtut.pca", "rbmtut.gibbs", "rbmtut.rbm", "rbmtut.exact",
-    "rbmtut.tempering", "rbmtut.centering",
+    "rbmtut.tempering", "rbmtut.centering", "rbmtut.fast_weights",
     "rbmtut.learning_rule", "rbmtut.learning", "rbmtut.likelihood", "rbmtut.conservative",
     "rbmtut.distribute",
     "rbmtut.fitting", "rbmtut.keras_rbm", "rbmtut.regularizers", "rbmtut.autoencoders",

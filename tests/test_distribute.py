@@ -168,6 +168,8 @@ def test_uneven_splits_and_misplaced_variables_are_refused(strategy):
             DistributedRBMTrainer(BernoulliRBM(4, 3), method="exact")
         with pytest.raises(ValueError, match="parallel tempering"):
             DistributedRBMTrainer(BernoulliRBM(4, 3), method="pt", n_chains=4)
+        with pytest.raises(ValueError, match="fast weights"):
+            DistributedRBMTrainer(BernoulliRBM(4, 3), method="fpcd", n_chains=4)
         with pytest.raises(ValueError, match="centering runs on one device"):
             DistributedRBMTrainer(BernoulliRBM(4, 3), centering=0.01)
         with pytest.raises(ValueError, match="jit_compile"):

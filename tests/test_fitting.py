@@ -37,6 +37,9 @@ def test_batch_dataset_serves_the_same_batches():
 def _make(kind, seed=3):
     """A trainer that exercises every piece of state a checkpoint must carry."""
     rbm = BernoulliRBM(16, 8, seed=1, dtype=tf.float64)
+    if kind == "fast":  # fast weights
+        return learning.RBMTrainer(rbm, method="fpcd", k=1, n_chains=10,
+                                   learning_rate=0.1, seed=seed)
     if kind == "tempering":  # tempered chains and their swap counters
         return learning.RBMTrainer(rbm, method="pt", k=1, n_chains=10, ladder=4,
                                    learning_rate=0.1, seed=seed)
@@ -57,10 +60,12 @@ def _state(trainer):
     variables = list(trainer.rbm.parameters) + [trainer.chains.v, trainer.rng.state]
     if kind_of(trainer) == "pt":
         variables += [trainer.chains.proposed, trainer.chains.accepted]
+    if kind_of(trainer) == "fpcd":
+        variables += list(trainer.fast.parameters)
     return [v.numpy() for v in variables]
 
 
-@pytest.mark.parametrize("kind", ["builtin", "adam", "tempering"])
+@pytest.mark.parametrize("kind", ["builtin", "adam", "tempering", "fast"])
 def test_resuming_from_a_checkpoint_equals_training_straight_through(kind, tmp_path):
     straight = _make(kind)
     fitting.train_epochs(straight, X, epochs=5, batch_size=10, progress=False)
