@@ -33,7 +33,8 @@ import tensorflow as tf
 
 from ._seeding import SeededFunction
 from ._validation import check_int, check_real
-from .likelihood import annealed_log_weights, annealing_path, effective_sample_size
+from .likelihood import (annealed_log_weights, annealing_path, effective_sample_size,
+                         weight_statistics)
 from .nn import sample_bernoulli
 
 if TYPE_CHECKING:
@@ -108,11 +109,8 @@ def reverse_ais_log_partition(rbm: BernoulliRBM, v_model, *, betas=None,
     log_w, _ = _SEEDED_ANNEAL(seed, rbm.W, rbm.b, rbm.c, base_b,
                               tf.constant(betas[::-1], rbm.dtype), v)
     log_w = log_w.numpy()
-    shift = log_w.max()
-    w = np.exp(log_w - shift)
-    mean_w, n_runs = w.mean(), len(w)
-    rel_se = w.std(ddof=1) / (math.sqrt(n_runs) * mean_w)
-    log_z = log_z_base - shift - math.log(mean_w)
+    log_mean_w, rel_se = weight_statistics(log_w)  # of Z_A / Z
+    log_z = log_z_base - log_mean_w
     high = log_z - math.log(1 - 3 * rel_se) if rel_se < 1 / 3 else math.inf
     return ReverseAISResult(log_z, rel_se, log_z - math.log1p(3 * rel_se), high, log_w)
 

@@ -29,6 +29,7 @@ __all__ = [
     "log_conditionals",
     "pseudo_log_likelihood",
     "effective_sample_size",
+    "weight_statistics",
     "AISResult",
     "ais_schedule",
     "base_rate_bias",
@@ -119,8 +120,8 @@ def pseudo_log_likelihood(rbm: BernoulliRBM, v, *, stochastic: bool = False,
 def effective_sample_size(log_weights) -> float:
     """Kish's effective number of runs, ``(sum w)^2 / sum w^2``, from log-weights.
 
-    ``M`` when all ``M`` runs weigh the same, near 1 when one run carries nearly
-    all the weight (then the standard error, from the same runs, is unreliable).
+    ``M`` when all ``M`` runs weigh the same, near 1 when one run carries
+    nearly all the weight (then the standard error is unreliable).
     """
     log_w = np.asarray(log_weights, np.float64)
     if log_w.ndim != 1 or len(log_w) == 0 or not np.all(np.isfinite(log_w)):
@@ -129,13 +130,21 @@ def effective_sample_size(log_weights) -> float:
     return float(w.sum() ** 2 / (w @ w))
 
 
+def weight_statistics(log_weights) -> tuple[float, float]:
+    """``log mean(w)`` and its standard error ``std(w) / (sqrt(M) mean(w))`` from
+    the log-weights (M,) of M >= 2 importance-sampling runs (overflow-safe)."""
+    log_w = np.asarray(log_weights, np.float64)
+    w = np.exp(log_w - log_w.max())
+    rel_se = w.std(ddof=1) / (math.sqrt(len(w)) * w.mean())
+    return float(log_w.max() + math.log(w.mean())), float(rel_se)
+
+
 class AISResult(NamedTuple):
     """An AIS estimate of ``log Z``.
 
     Attributes:
         log_z: the estimate ``log Z_A + log mean(w)``.
-        std_err: its standard error in log space,
-            ``std(w) / (sqrt(M) * mean(w))`` for ``M`` runs.
+        std_err: its standard error in log space (:func:`weight_statistics`).
         log_z_low: ``log(Z_hat - 3 sigma)`` (``-inf`` if that is negative).
         log_z_high: ``log(Z_hat + 3 sigma)``.
         log_weights: the ``M`` log importance weights.
@@ -228,18 +237,15 @@ def annealing_path(rbm: BernoulliRBM, betas=None, base_bias=None):
         rbm: the model.
         betas: inverse temperatures (K + 1,), strictly increasing from 0 to 1;
             default :func:`ais_schedule` (14,500 steps).
-        base_bias: ``b_A`` (n_visible,), e.g. :func:`base_rate_bias` of the
-            training data; default zeros.
+        base_bias: ``b_A`` (n_visible,), e.g. :func:`base_rate_bias`; default 0.
 
-    Returns:
-        ``betas`` (float64 array), ``b_A`` (tensor of the model's dtype) and
-        ``log Z_A = sum_i softplus(b_A,i) + n_hidden log 2``.
+    Returns ``betas`` (float64), ``b_A`` (the model's dtype) and ``log Z_A =
+    sum_i softplus(b_A,i) + n_hidden log 2``.
     """
     betas = ais_schedule() if betas is None else np.asarray(betas, dtype=np.float64)
-    if betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1:
-        raise ValueError("betas must be a 1-D increasing schedule from 0 to 1.")
-    if np.any(np.diff(betas) <= 0):
-        raise ValueError("betas must be strictly increasing.")
+    if (betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1
+            or np.any(np.diff(betas) <= 0)):
+        raise ValueError("betas must be a strictly increasing schedule from 0 to 1.")
     base_bias = np.zeros(rbm.n_visible) if base_bias is None else np.asarray(base_bias)
     if base_bias.shape != (rbm.n_visible,) or not np.all(np.isfinite(base_bias)):
         raise ValueError(f"base_bias must be finite, of shape ({rbm.n_visible},); "
@@ -261,7 +267,6 @@ def annealed_log_weights(W, b, c, base_b, betas, v, rng):
     (chains started from the base model), from 1 to 0 reverse AIS (chains
     started from the RBM).  The whole sweep is one ``tf.while_loop``.
     """
-    dtype = W.dtype
     # log p*_beta(v) - log p*_beta'(v), hidden units summed out, with a = v W + c:
     #   (beta - beta') v.(b - b_A) + sum_j [softplus(beta a_j) - softplus(beta' a_j)]
     # (one product with v for the visible terms, not two).
@@ -284,17 +289,15 @@ def annealed_log_weights(W, b, c, base_b, betas, v, rng):
         return t + 1, v, log_w
 
     _, v, log_w = tf.while_loop(
-        lambda t, *_: t < n_steps, body, (tf.constant(1), tf.cast(v, dtype), log_w)
+        lambda t, *_: t < n_steps, body, (tf.constant(1), tf.cast(v, W.dtype), log_w)
     )
     return log_w, v
 
 
 @tf.function(reduce_retracing=True)
 def ais_log_weights(W, b, c, base_b, betas, n_runs, rng):
-    """Forward AIS log-weights (n_runs,): ``n_runs`` chains drawn from the
-    base-rate model (beta=0), annealed to the RBM (beta=1) by
-    :func:`annealed_log_weights`.
-    """
+    """Forward AIS log-weights (n_runs,): chains drawn from the base-rate model,
+    annealed to the RBM by :func:`annealed_log_weights`."""
     p0 = tf.sigmoid(base_b)
     v = sample_bernoulli(tf.broadcast_to(p0, [n_runs, tf.shape(base_b)[0]]), rng)
     return annealed_log_weights(W, b, c, base_b, betas, v, rng)[0]
@@ -326,11 +329,8 @@ def ais_log_partition(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None,
     betas, base_b, log_z_base = annealing_path(rbm, betas, base_bias)
     log_w = _SEEDED_AIS(seed, rbm.W, rbm.b, rbm.c, base_b,
                         tf.constant(betas, rbm.dtype), tf.constant(n_runs)).numpy()
-    shift = log_w.max()
-    w = np.exp(log_w - shift)
-    mean_w = w.mean()
-    rel_se = w.std(ddof=1) / (math.sqrt(n_runs) * mean_w)
-    log_z = log_z_base + shift + math.log(mean_w)
+    log_mean_w, rel_se = weight_statistics(log_w)
+    log_z = log_z_base + log_mean_w
     low = log_z + math.log(1 - 3 * rel_se) if rel_se < 1 / 3 else -math.inf
     return AISResult(log_z, rel_se, low, log_z + math.log1p(3 * rel_se), log_w)
 

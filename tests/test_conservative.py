@@ -187,3 +187,11 @@ def test_conservative_estimates_are_seeded():
 def test_conservative_estimates_reject_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call(random_rbm(6, 4, 1.0, seed=2))
+
+
+def test_weight_statistics_from_log_weights_without_overflow():
+    log_w = np.array([1000.0, 1000.0 + math.log(3.0)])  # weights e^1000 and 3 e^1000
+    log_mean, rel_se = likelihood.weight_statistics(log_w)
+    assert log_mean == pytest.approx(1000.0 + math.log(2.0))
+    w = np.array([1.0, 3.0])
+    assert rel_se == pytest.approx(w.std(ddof=1) / (math.sqrt(2) * w.mean()))
