@@ -256,7 +256,7 @@ def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *,
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         make = DistributedRBMTrainer if strategy is not None else RBMTrainer
         trainer = make(rbm, rule, seed=seed, compile=compile)
-    if getattr(trainer, "offsets", None) is not None:  # centering starts at the means
+    if trainer.offsets is not None:  # centering starts at the data's means
         trainer.offsets.visible.assign(tf.reduce_mean(trainer.prepare(x), axis=0))
     return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size,
                         monitors=monitors, callback=callback, progress=progress)

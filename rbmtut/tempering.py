@@ -102,17 +102,6 @@ class TemperedChains(tf.Module):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(proposed > 0, self.accepted.numpy() / proposed, np.nan)
 
-    def free_energies(self, rbm: BernoulliRBM, v) -> tf.Tensor:
-        """``F_r(v)`` of states ``v`` (R, n, n_visible) at every temperature:
-        (R, R, n), entry ``[r, s]`` the states of replica ``s`` at ``beta_r``."""
-        shape = tf.shape(v)
-        inputs = tf.reshape(tf.matmul(tf.reshape(v, [-1, shape[2]]), rbm.W) + rbm.c,
-                            [shape[0], shape[1], -1])
-        visible = tf.linalg.matvec(v, rbm.b)  # (R, n)
-        beta = tf.constant(self.betas, rbm.dtype)[:, None, None, None]
-        hidden = tf.reduce_sum(tf.nn.softplus(beta * inputs[None]), axis=-1)
-        return -beta[..., 0] * visible[None] - hidden
-
     def advance(self, rbm: BernoulliRBM, k, rng: tf.random.Generator) -> ChainState:
         """``k`` Gibbs steps in every replica, then one round of swaps.
 
@@ -145,13 +134,21 @@ class TemperedChains(tf.Module):
     def _swap(self, rbm, v, rng):
         """One round of swap proposals between neighbours of one parity."""
         replicas = len(self.betas)
-        f = self.free_energies(rbm, v)  # [r, s]: replica s's states at beta_r
+        shape = tf.shape(v)
+        inputs = tf.reshape(tf.matmul(tf.reshape(v, [-1, shape[2]]), rbm.W) + rbm.c,
+                            [shape[0], shape[1], -1])  # (R, n, n_hidden)
+        visible = tf.linalg.matvec(v, rbm.b)  # (R, n)
+        beta = tf.constant(self.betas, rbm.dtype)[:, None]  # (R, 1)
+
+        def free_energy(beta, inputs, visible):  # F_beta of each row of states
+            return -beta * visible - tf.reduce_sum(
+                tf.nn.softplus(beta[..., None] * inputs), axis=-1)
+
+        own = free_energy(beta, inputs, visible)  # replica r at beta_r
+        up = free_energy(beta[:-1], inputs[1:], visible[1:])  # r + 1 at beta_r
+        down = free_energy(beta[1:], inputs[:-1], visible[:-1])  # r at beta_{r+1}
+        log_ratio = tf.cast(own[:-1] + own[1:] - up - down, tf.float64)  # (R - 1, n)
         pairs = tf.range(replicas - 1)
-        own = tf.gather_nd(f, tf.stack([pairs, pairs], 1)) + tf.gather_nd(
-            f, tf.stack([pairs + 1, pairs + 1], 1))
-        crossed = tf.gather_nd(f, tf.stack([pairs, pairs + 1], 1)) + tf.gather_nd(
-            f, tf.stack([pairs + 1, pairs], 1))
-        log_ratio = tf.cast(own - crossed, tf.float64)  # (R - 1, n)
         this_round = tf.equal(tf.cast(pairs, tf.int64) % 2, self.calls % 2)[:, None]
         uniform = rng.uniform(tf.shape(log_ratio), dtype=tf.float64)
         accept = this_round & (tf.math.log(uniform) < log_ratio)
@@ -161,9 +158,9 @@ class TemperedChains(tf.Module):
         self.calls.assign_add(1)
         # replica r takes replica r+1's state if their pair swaps, r-1's likewise
         none = tf.zeros_like(accept[:1])
-        up, down = (tf.cast(tf.concat(parts, 0), tf.int32)
-                    for parts in ([accept, none], [none, accept]))
-        source = tf.range(replicas)[:, None] + up - down  # (R, n)
+        from_above, from_below = (tf.cast(tf.concat(parts, 0), tf.int32)
+                                  for parts in ([accept, none], [none, accept]))
+        source = tf.range(replicas)[:, None] + from_above - from_below  # (R, n)
         chains = tf.transpose(v, [1, 0, 2])  # (n, R, n_visible)
         swapped = tf.gather(chains, tf.transpose(source), batch_dims=1)
         return tf.transpose(swapped, [1, 0, 2])
