@@ -24,6 +24,7 @@ __all__ = [
     "exact_log_partition",
     "exact_visible_distribution",
     "exact_model_statistics",
+    "exact_samples",
     "state_codes",
     "empirical_distribution",
     "total_variation",
@@ -122,6 +123,43 @@ def exact_model_statistics(rbm: BernoulliRBM, *,
     weighted = v * p[:, None]
     return (tf.matmul(weighted, h, transpose_a=True), tf.reduce_sum(weighted, 0),
             tf.linalg.matvec(h, p, transpose_a=True))
+
+
+def exact_samples(rbm: BernoulliRBM, n: int, *, seed: int = 0) -> tf.Tensor:
+    """``n`` independent samples of ``v`` drawn exactly from the model: (n, n_visible).
+
+    Enumerates the smaller layer (at most 24 units).  Over the hidden layer it
+    draws each ``h`` from its exact marginal ``p(h) = exp(-F(h)) / Z`` and then
+    ``v ~ p(v | h)``; over the visible layer it draws ``v`` from ``p(v)``
+    directly.  No Markov chain is involved, so the samples are exact — the
+    start states reverse AIS needs (:mod:`rbmtut.conservative`), which long
+    Gibbs chains only approximate.
+
+    Args:
+        rbm: the model.
+        n: number of samples, >= 1.
+        seed: seeds the draws (NumPy), so the same seed gives the same samples.
+
+    Returns:
+        Binary tensor (n, n_visible) in the model's dtype.
+    """
+    n = check_int(n, "n", low=1)
+    m = _smaller_layer(rbm)
+    rng = np.random.default_rng(seed)
+    over_hidden = rbm.n_hidden <= rbm.n_visible
+    free_energy = rbm.hidden_free_energy if over_hidden else rbm.free_energy
+    step = 2 ** min(16, m)  # chunks keep the (states, other layer) inputs small
+    log_p = np.concatenate([
+        -tf.cast(free_energy(_bits(tf.range(start, start + step, dtype=tf.int64), m,
+                                   rbm.dtype)), tf.float64).numpy()
+        for start in range(0, 2**m, step)])
+    p = np.exp(log_p - log_p.max())
+    codes = rng.choice(len(p), size=n, p=p / p.sum())
+    picked = _bits(tf.constant(codes, tf.int64), m, rbm.dtype)
+    if not over_hidden:
+        return picked
+    means = tf.cast(rbm.visible_probs(picked), tf.float64).numpy()
+    return tf.constant(rng.random(means.shape) < means, rbm.dtype)
 
 
 def _bit_rows(v) -> tf.Tensor:

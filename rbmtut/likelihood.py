@@ -55,8 +55,7 @@ def reconstruction_cross_entropy(rbm: BernoulliRBM, v) -> tf.Tensor:
         rbm: the model.
         v: data (n, n_visible) in [0, 1].
 
-    Returns:
-        Scalar tensor.
+    Returns a scalar tensor.
     """
     v = rbm.visible_input(v)
     return bernoulli_cross_entropy(v, rbm.visible_logits(rbm.hidden_probs(v)))
@@ -97,8 +96,7 @@ def pseudo_log_likelihood(rbm: BernoulliRBM, v, *, stochastic: bool = False,
         batch_size: examples per chunk of the exact computation; memory is
             ``batch_size * n_visible * n_hidden`` numbers.
 
-    Returns:
-        Scalar tensor.
+    Returns a scalar tensor.
     """
     v = rbm.visible_input(v, values="binary")
     stochastic = check_bool(stochastic, "stochastic")
@@ -118,8 +116,7 @@ def pseudo_log_likelihood(rbm: BernoulliRBM, v, *, stochastic: bool = False,
 
 
 def effective_sample_size(log_weights) -> float:
-    """Kish's effective number of runs, ``(sum w)^2 / sum w^2``, from log-weights.
-
+    """Kish's effective number of runs, ``(sum w)^2 / sum w^2``, from log-weights:
     ``M`` when all ``M`` runs weigh the same, near 1 when one run carries
     nearly all the weight (then the standard error is unreliable).
     """
@@ -159,6 +156,16 @@ class AISResult(NamedTuple):
     log_z_high: float
     log_weights: np.ndarray
 
+    @classmethod
+    def from_log_weights(cls, log_weights, log_z_base: float) -> AISResult:
+        """The estimate from the log-weights (M,) of M >= 2 runs, ``log Z_A``
+        given (:func:`annealing_path`): e.g. from a subset of another result's runs."""
+        log_w = np.asarray(log_weights, np.float64)
+        log_mean_w, rel_se = weight_statistics(log_w)
+        log_z = log_z_base + log_mean_w
+        low = log_z + math.log(1 - 3 * rel_se) if rel_se < 1 / 3 else -math.inf
+        return cls(log_z, rel_se, low, log_z + math.log1p(3 * rel_se), log_w)
+
     @property
     def effective_sample_size(self) -> float:
         """:func:`effective_sample_size` of the runs' weights (1 to ``M``)."""
@@ -169,12 +176,10 @@ class AISResult(NamedTuple):
         ``confidence``.
 
         ``Z_hat`` is unbiased and non-negative, so Markov's inequality gives
-        ``P(Z_hat >= Z / (1 - confidence)) <= 1 - confidence``, whatever the
-        variance of the weights: ``log Z >= log Z_hat + log(1 - confidence)``.
-        Unlike ``log_z_low`` it needs no normal approximation and stays
-        finite when the runs disagree; the price is a wider margin
-        (``log 100 = 4.6`` nats at 99%).  A log-likelihood computed with the
-        true ``log Z`` is then at most the estimate plus that margin.
+        ``P(Z_hat >= Z / (1 - confidence)) <= 1 - confidence`` whatever the
+        weights' variance: ``log Z >= log Z_hat + log(1 - confidence)``.  Unlike
+        ``log_z_low`` it needs no normal approximation and stays finite when the
+        runs disagree, at the price of a wider margin (4.6 nats at 99%).
         """
         confidence = check_real(confidence, "confidence", low=0.0, high=1.0,
                                 low_open=True, high_open=True)
@@ -322,17 +327,13 @@ def ais_log_partition(rbm: BernoulliRBM, *, n_runs: int = 100, betas=None,
         betas, base_bias: the path, as in :func:`annealing_path`.
         seed: seeds the runs.
 
-    Returns:
-        An :class:`AISResult`.
+    Returns an :class:`AISResult`.
     """
     n_runs = check_int(n_runs, "n_runs", low=2)
     betas, base_b, log_z_base = annealing_path(rbm, betas, base_bias)
     log_w = _SEEDED_AIS(seed, rbm.W, rbm.b, rbm.c, base_b,
                         tf.constant(betas, rbm.dtype), tf.constant(n_runs)).numpy()
-    log_mean_w, rel_se = weight_statistics(log_w)
-    log_z = log_z_base + log_mean_w
-    low = log_z + math.log(1 - 3 * rel_se) if rel_se < 1 / 3 else -math.inf
-    return AISResult(log_z, rel_se, low, log_z + math.log1p(3 * rel_se), log_w)
+    return AISResult.from_log_weights(log_w, log_z_base)
 
 
 def log_likelihood(rbm: BernoulliRBM, v, log_z) -> tf.Tensor:
@@ -343,8 +344,7 @@ def log_likelihood(rbm: BernoulliRBM, v, log_z) -> tf.Tensor:
         v: binary data (n, n_visible).
         log_z: ``log Z`` (exact or an AIS estimate).
 
-    Returns:
-        Scalar tensor.
+    Returns a scalar tensor.
     """
     v = rbm.visible_input(v, values="binary")
     return -tf.reduce_mean(rbm.free_energy(v)) - tf.cast(log_z, rbm.dtype)

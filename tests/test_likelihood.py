@@ -235,3 +235,17 @@ def test_seeded_ais_is_traced_once_and_draws_the_numbers_of_a_fresh_generator():
 def test_ais_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         likelihood.ais_log_partition(random_rbm(4, 3, 1.0, 0), **kwargs)
+
+
+def test_ais_result_from_a_subset_of_runs_is_that_subset_s_estimate():
+    rbm = random_rbm(5, 4, 1.0, seed=2)
+    betas = likelihood.ais_schedule("linear", 50)
+    whole = likelihood.ais_log_partition(rbm, n_runs=40, betas=betas, seed=3)
+    log_z_base = likelihood.annealing_path(rbm, betas)[2]
+    again = likelihood.AISResult.from_log_weights(whole.log_weights, log_z_base)
+    assert again.log_z == pytest.approx(whole.log_z, abs=1e-12)
+    assert again.log_z_high == pytest.approx(whole.log_z_high, abs=1e-12)
+    part = likelihood.AISResult.from_log_weights(whole.log_weights[:10], log_z_base)
+    w = np.exp(whole.log_weights[:10])
+    assert part.log_z == pytest.approx(log_z_base + np.log(w.mean()), abs=1e-9)
+    assert part.std_err == pytest.approx(w.std(ddof=1) / (np.sqrt(10) * w.mean()))

@@ -129,3 +129,21 @@ def test_nonpositive_sizes_are_rejected(n_hidden):
         BernoulliRBM(4, n_hidden)
     with pytest.raises(TypeError):
         BernoulliRBM(4, 2.5)
+
+
+@pytest.mark.parametrize("n_visible, n_hidden", [(6, 3), (3, 6)])
+def test_exact_samples_follow_the_exact_distribution(n_visible, n_hidden):
+    # Over the hidden layer (6, 3) and over the visible layer (3, 6).
+    rbm = random_rbm(n_visible, n_hidden, 1.5, seed=4)
+    p = exact.exact_visible_distribution(rbm).numpy()
+    n = 40_000
+    noise_tv = 0.5 * np.sum(np.sqrt(2 * p * (1 - p) / (np.pi * n)))  # E[TV] of exact draws
+    v = exact.exact_samples(rbm, n, seed=1)
+    assert v.shape == (n, n_visible) and v.dtype == rbm.dtype
+    assert exact.total_variation(exact.empirical_distribution(v), p) < 2 * noise_tv
+    # Biased samples fail the same check: it can tell.
+    biased = exact.empirical_distribution(tf.zeros([n, n_visible], tf.float64))
+    assert exact.total_variation(biased, p) > 10 * noise_tv
+    np.testing.assert_array_equal(v.numpy(), exact.exact_samples(rbm, n, seed=1).numpy())
+    with pytest.raises(ValueError, match="n must"):
+        exact.exact_samples(rbm, 0)
