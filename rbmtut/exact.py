@@ -25,6 +25,9 @@ __all__ = [
     "exact_visible_distribution",
     "exact_model_statistics",
     "exact_samples",
+    "visible_transition_matrix",
+    "expected_cd_update",
+    "parameter_jacobian",
     "state_codes",
     "empirical_distribution",
     "total_variation",
@@ -32,6 +35,8 @@ __all__ = [
 
 #: Largest layer that is enumerated (2**24 states).
 MAX_EXACT_UNITS = 24
+#: Largest layers of a transition matrix over visible states (4096 x 4096).
+MAX_TRANSITION_UNITS = 12
 
 
 def all_binary_states(n_units: int, dtype=tf.float32) -> tf.Tensor:
@@ -160,6 +165,95 @@ def exact_samples(rbm: BernoulliRBM, n: int, *, seed: int = 0) -> tf.Tensor:
         return picked
     means = tf.cast(rbm.visible_probs(picked), tf.float64).numpy()
     return tf.constant(rng.random(means.shape) < means, rbm.dtype)
+
+
+def _layer_probabilities(logits, states) -> tf.Tensor:
+    """``P[r, s] = prod_j p_j^s_j (1 - p_j)^(1 - s_j)`` with ``p = sigmoid(logits[r])``:
+    the probability of each enumerated state ``s`` given each conditioning row."""
+    return tf.exp(tf.matmul(tf.math.log_sigmoid(logits), states, transpose_b=True)
+                  + tf.matmul(tf.math.log_sigmoid(-logits), 1 - states, transpose_b=True))
+
+
+def visible_transition_matrix(rbm: BernoulliRBM) -> tf.Tensor:
+    """The block Gibbs step on the visible states: ``T[v, v'] = sum_h p(h|v) p(v'|h)``.
+
+    Both layers are enumerated (at most 12 units each).  Row ``k`` belongs to
+    the state with the bits of ``k`` (:func:`all_binary_states`); every row
+    sums to 1, and ``p(v)`` is the left eigenvector of eigenvalue 1.  Built
+    from TensorFlow ops, so it can be differentiated with respect to the
+    parameters.
+
+    Returns:
+        (2**n_visible, 2**n_visible) tensor in the model's dtype.
+    """
+    if max(rbm.n_visible, rbm.n_hidden) > MAX_TRANSITION_UNITS:
+        raise ValueError(
+            f"the transition matrix enumerates both layers; each may have at most "
+            f"{MAX_TRANSITION_UNITS} units, got {rbm.n_visible} visible and "
+            f"{rbm.n_hidden} hidden. Sample chains with rbmtut.gibbs instead.")
+    v = all_binary_states(rbm.n_visible, rbm.dtype)
+    h = all_binary_states(rbm.n_hidden, rbm.dtype)
+    return tf.matmul(_layer_probabilities(rbm.hidden_logits(v), h),
+                     _layer_probabilities(rbm.visible_logits(h), v))
+
+
+def expected_cd_update(rbm: BernoulliRBM, data_probs, k: int | None
+                       ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """The CD-k update averaged exactly over the data and the Gibbs chains.
+
+    With the data distribution ``q`` over the visible states and ``T`` the
+    :func:`visible_transition_matrix`, the chains started at the data are
+    distributed as ``q T^k`` after ``k`` steps, so the expected CD-k ascent
+    direction is ``S(q) - S(q T^k)`` with ``S(r) = (<v p(h|v)^T>_r, <v>_r,
+    <p(h|v)>_r)``.  As ``k`` grows it tends to the log-likelihood gradient,
+    ``S(q) - S(p)``, which ``k=None`` gives (the chains at equilibrium).
+    Differentiable in the parameters: its Jacobian shows whether CD-k is the
+    gradient of any function (chapter 1, ``01_energy_models``).
+
+    Args:
+        rbm: the model (at most 12 units per layer).
+        data_probs: (2**n_visible,) probabilities of the visible states (sum 1).
+        k: Gibbs steps, >= 1, or None for the exact log-likelihood gradient.
+
+    Returns:
+        ``(W (n_visible, n_hidden), b (n_visible,), c (n_hidden,))``, the
+        ascent direction (the negative of :func:`rbmtut.learning.cd_gradients`).
+    """
+    k = None if k is None else check_int(k, "k", low=1)
+    q = tf.convert_to_tensor(data_probs, rbm.dtype)
+    if q.shape != (2**rbm.n_visible,) or not np.isclose(float(tf.reduce_sum(q)), 1):
+        raise ValueError(
+            f"data_probs must be probabilities of shape ({2**rbm.n_visible},) that "
+            "sum to 1, e.g. rbmtut.exact.empirical_distribution(x).")
+    if k is None:
+        q_k = exact_visible_distribution(rbm)
+    else:
+        transition, q_k = visible_transition_matrix(rbm), q
+        for _ in range(k):
+            q_k = tf.linalg.matvec(transition, q_k, transpose_a=True)
+    v = all_binary_states(rbm.n_visible, rbm.dtype)
+    p_h = rbm.hidden_probs(v)
+    diff = q - q_k
+    return (tf.matmul(v * diff[:, None], p_h, transpose_a=True),
+            tf.linalg.matvec(v, diff, transpose_a=True),
+            tf.linalg.matvec(p_h, diff, transpose_a=True))
+
+
+def parameter_jacobian(rbm: BernoulliRBM, update) -> np.ndarray:
+    """Jacobian of a parameter update with respect to the parameters: (P, P).
+
+    ``update()`` returns a ``(W, b, c)``-shaped triple computed from the
+    model's variables (e.g. ``lambda: expected_cd_update(rbm, q, 1)``); both
+    it and the parameters are flattened in the order ``(W, b, c)``, ``P =
+    n_visible * n_hidden + n_visible + n_hidden``.  A field is the gradient of
+    some function only where this matrix is symmetric.
+    """
+    with tf.GradientTape(persistent=True) as tape:
+        flat = tf.concat([tf.reshape(part, [-1]) for part in update()], axis=0)
+    return np.concatenate(
+        [tape.jacobian(flat, param, experimental_use_pfor=False).numpy()
+         .reshape(len(flat), -1)
+         for param in rbm.parameters], axis=1)
 
 
 def _bit_rows(v) -> tf.Tensor:

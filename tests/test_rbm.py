@@ -147,3 +147,63 @@ def test_exact_samples_follow_the_exact_distribution(n_visible, n_hidden):
     np.testing.assert_array_equal(v.numpy(), exact.exact_samples(rbm, n, seed=1).numpy())
     with pytest.raises(ValueError, match="n must"):
         exact.exact_samples(rbm, 0)
+
+
+def test_visible_transition_matrix_is_the_gibbs_step():
+    rbm = random_rbm(4, 3, 1.0, seed=6)
+    t = exact.visible_transition_matrix(rbm).numpy()
+    ref = BruteForce(rbm)
+    # Brute force: T[v, v'] = sum_h p(h|v) p(v'|h), from the joint table.
+    p_h_given_v = ref.joint / ref.joint.sum(axis=1, keepdims=True)  # (V, H)
+    p_v_given_h = (ref.joint / ref.joint.sum(axis=0, keepdims=True)).T  # (H, V)
+    np.testing.assert_allclose(t, p_h_given_v @ p_v_given_h, atol=1e-12)
+    np.testing.assert_allclose(t.sum(axis=1), 1, atol=1e-12)
+    np.testing.assert_allclose(ref.p_v @ t, ref.p_v, atol=1e-12)  # p is stationary
+    with pytest.raises(ValueError, match="at most 12"):
+        exact.visible_transition_matrix(BernoulliRBM(13, 2))
+
+
+def test_expected_cd_update_matches_sampled_cd_and_tends_to_the_gradient():
+    rbm = random_rbm(4, 3, 0.8, seed=2)
+    ref = BruteForce(rbm)
+    data = tf.constant(ref.V[[1, 5, 5, 12, 15]])
+    q = exact.empirical_distribution(data).numpy()
+    # k -> infinity: data statistics minus exact model statistics.
+    vh, v, h = exact.exact_model_statistics(rbm)
+    h_data = rbm.hidden_probs(data)
+    gradient = (tf.matmul(data, h_data, transpose_a=True) / 5 - vh,
+                tf.reduce_mean(data, 0) - v, tf.reduce_mean(h_data, 0) - h)
+    far = exact.expected_cd_update(rbm, q, 300)
+    for got, want in zip(far, gradient):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-9)
+    # k = 1: the mean of many sampled CD-1 updates, within 5 standard errors.
+    from rbmtut import gibbs, learning
+    n = 200_000
+    rng = tf.random.Generator.from_seed(0)
+    v0 = tf.tile(data, [n // 5, 1])
+    v1 = gibbs.gibbs_step(rbm, v0, rng).v
+    h0, h1 = rbm.hidden_probs(v0), rbm.hidden_probs(v1)
+    sampled = -learning.cd_gradients(rbm, v0, h0, v1, h1).dW.numpy()
+    per_chain = (v0.numpy()[:, :, None] * h0.numpy()[:, None, :]
+                 - v1.numpy()[:, :, None] * h1.numpy()[:, None, :])
+    se = per_chain.std(axis=0) / np.sqrt(n)
+    expected = exact.expected_cd_update(rbm, q, 1)[0].numpy()
+    assert np.all(np.abs(sampled - expected) < 5 * se + 1e-12)
+    assert np.abs(expected - far[0].numpy()).max() > 20 * se.max()  # CD-1 is biased
+    with pytest.raises(ValueError, match="data_probs"):
+        exact.expected_cd_update(rbm, q[:-1], 1)
+
+
+def test_parameter_jacobian_of_the_gradient_is_the_symmetric_hessian():
+    rbm = random_rbm(3, 2, 1.0, seed=8)
+    q = exact.empirical_distribution(tf.constant([[1.0, 0, 1], [0, 1, 1]], tf.float64))
+    jac = exact.parameter_jacobian(rbm, lambda: exact.expected_cd_update(rbm, q, None))
+    assert jac.shape == (11, 11)
+    np.testing.assert_allclose(jac, jac.T, atol=1e-12)
+    # Finite differences of the first weight's update match the first column.
+    step, unit = 1e-6, np.zeros((3, 2))
+    unit[0, 0] = 1.0  # W[0, 0] is the first flattened parameter
+    base = np.concatenate([t.numpy().ravel() for t in exact.expected_cd_update(rbm, q, None)])
+    rbm.W.assign(rbm.W.numpy() + step * unit)
+    moved = np.concatenate([t.numpy().ravel() for t in exact.expected_cd_update(rbm, q, None)])
+    np.testing.assert_allclose((moved - base) / step, jac[:, 0], atol=1e-5)
