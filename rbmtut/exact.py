@@ -170,8 +170,9 @@ def exact_samples(rbm: BernoulliRBM, n: int, *, seed: int = 0) -> tf.Tensor:
 def _layer_probabilities(logits, states) -> tf.Tensor:
     """``P[r, s] = prod_j p_j^s_j (1 - p_j)^(1 - s_j)`` with ``p = sigmoid(logits[r])``:
     the probability of each enumerated state ``s`` given each conditioning row."""
-    return tf.exp(tf.matmul(tf.math.log_sigmoid(logits), states, transpose_b=True)
-                  + tf.matmul(tf.math.log_sigmoid(-logits), 1 - states, transpose_b=True))
+    on = tf.matmul(tf.math.log_sigmoid(logits), states, transpose_b=True)
+    off = tf.matmul(tf.math.log_sigmoid(-logits), 1 - states, transpose_b=True)
+    return tf.exp(on + off)
 
 
 def visible_transition_matrix(rbm: BernoulliRBM) -> tf.Tensor:
