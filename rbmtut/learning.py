@@ -22,7 +22,6 @@ multi-device trainer on this one.
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import tensorflow as tf
@@ -33,7 +32,7 @@ from .centering import Offsets
 from .exact import exact_log_partition, exact_model_statistics
 from .fast_weights import FastWeights
 from .gibbs import PersistentChains, gibbs_chain
-from .learning_rule import PERSISTENT_METHODS, LearningRule
+from .learning_rule import PERSISTENT_METHODS, LearningRule, scheduled_value
 from .nn import sample_bernoulli
 from .rbm import BernoulliRBM
 from .tempering import TemperedChains
@@ -173,6 +172,7 @@ class RBMTrainer(Trainer):
         self.optimizer, self.bias_optimizer = rule.optimizer, rule.bias_optimizer
         # The built-in rule's state; a Keras optimizer keeps its own instead.
         self.learning_rate_schedule = self.learning_rate = self.momentum = None
+        self.momentum_schedule = rule.momentum if callable(rule.momentum) else None
         self.velocities = []
         if rule.optimizer is None:
             rate = rule.learning_rate
@@ -340,11 +340,10 @@ class RBMTrainer(Trainer):
     # --- epochs ---------------------------------------------------------------------
 
     def begin_epoch(self) -> None:
-        """Set the learning rate of the coming epoch from the schedule, if any."""
-        if self.learning_rate_schedule is not None:
-            rate = self.learning_rate_schedule(int(self.completed_epochs.numpy()))
-            if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
-                    or not rate >= 0):
-                raise ValueError(f"the learning-rate schedule returned {rate!r}; it "
-                                 "must return a number >= 0 for every epoch.")
-            self.learning_rate.assign(rate)
+        """Set the coming epoch's learning rate and momentum from their schedules."""
+        epoch = int(self.completed_epochs.numpy())
+        for schedule, variable, what in (
+                (self.learning_rate_schedule, self.learning_rate, "learning-rate"),
+                (self.momentum_schedule, self.momentum, "momentum")):
+            if schedule is not None:
+                variable.assign(scheduled_value(schedule, epoch, what))

@@ -21,7 +21,7 @@ from ._validation import check_choice, check_instance, check_int, check_real
 from .exact import MAX_EXACT_UNITS
 from .tempering import inverse_temperatures
 
-__all__ = ["METHODS", "PERSISTENT_METHODS", "LearningRule"]
+__all__ = ["METHODS", "PERSISTENT_METHODS", "LearningRule", "scheduled_value"]
 
 #: The gradient estimates an RBM trainer knows.
 METHODS = ("cd", "pcd", "pt", "fpcd", "exact")
@@ -44,7 +44,10 @@ class LearningRule:
             ``epoch (0-based) -> float`` applied at the start of each epoch
             (default 0.05).  With an ``optimizer``, set the optimizer's own
             rate or a ``keras.optimizers.schedules`` schedule instead.
-        momentum: built-in rule only: coefficient in [0, 1) (default 0.5).
+        momentum: built-in rule only: coefficient in [0, 1) (default 0.5), or
+            a function ``epoch (0-based) -> coefficient`` applied at the start
+            of each epoch, e.g. ``lambda epoch: 0.5 if epoch < 5 else 0.9`` (the
+            practical guide's schedule).
         weight_decay: L2 coefficient on ``W`` only, >= 0, in both modes.
         optimizer: a fresh (unbuilt) ``keras.optimizers.Optimizer``; the
             trainer builds it on ``(W, b, c)``, or on ``W`` alone if
@@ -66,7 +69,7 @@ class LearningRule:
     method: str = "cd"
     k: int = 1
     learning_rate: float | Callable[[int], float] | None = None
-    momentum: float | None = None
+    momentum: float | Callable[[int], float] | None = None
     weight_decay: float = 0.0
     optimizer: keras.optimizers.Optimizer | None = None
     bias_optimizer: keras.optimizers.Optimizer | None = None
@@ -92,7 +95,7 @@ class LearningRule:
                     "bias_optimizer needs an optimizer for the weights as well.")
             if self.learning_rate is not None and not callable(self.learning_rate):
                 check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
-            if self.momentum is not None:
+            if self.momentum is not None and not callable(self.momentum):
                 check_real(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
         elif self.learning_rate is not None or self.momentum is not None:
             raise ValueError(
@@ -155,16 +158,17 @@ class LearningRule:
 
     @property
     def momentum_value(self) -> float:
-        """The built-in rule's momentum (0.5 unless set)."""
+        """The built-in rule's momentum for epoch 0 (0.5 unless set)."""
+        if callable(self.momentum):
+            return scheduled_value(self.momentum, 0, "momentum")
         return 0.5 if self.momentum is None else self.momentum
 
     def first_learning_rate(self) -> float:
         """The built-in rule's rate for epoch 0 (0.05 unless set)."""
         rate = 0.05 if self.learning_rate is None else self.learning_rate
         if callable(rate):
-            rate = rate(0)
-            if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
-                    or not rate > 0):
+            rate = scheduled_value(rate, 0, "learning-rate")
+            if not rate > 0:
                 raise ValueError(
                     f"the learning-rate schedule returned {rate!r} for epoch 0; "
                     "it must return a number > 0.")
@@ -200,3 +204,16 @@ class LearningRule:
                   for f in dataclasses.fields(self)}
         fields.update(seed=seed, rbm=[rbm.n_visible, rbm.n_hidden, rbm.dtype.name])
         return json.dumps(fields, sort_keys=True, default=str)
+
+
+def scheduled_value(schedule: Callable[[int], float], epoch: int, what: str) -> float:
+    """``schedule(epoch)``, checked: a number >= 0 for a ``"learning-rate"``
+    schedule, in [0, 1) for a ``"momentum"`` one."""
+    value = schedule(epoch)
+    high = 1.0 if what == "momentum" else float("inf")
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 0 <= value < high):
+        allowed = "in [0, 1)" if what == "momentum" else ">= 0"
+        raise ValueError(f"the {what} schedule returned {value!r} for epoch {epoch}; "
+                         f"it must return a number {allowed} for every epoch.")
+    return float(value)

@@ -160,3 +160,25 @@ def test_train_epochs_rejects_bad_arguments():
     bad = learning.RBMTrainer(BernoulliRBM(16, 8), learning_rate=lambda e: 0.1 - e, seed=0)
     with pytest.raises(ValueError, match="schedule"):
         fitting.train_epochs(bad, X, epochs=2, batch_size=10, progress=False)
+
+
+def test_a_momentum_schedule_sets_each_epoch_s_momentum():
+    # The practical guide's schedule: 0.5 for the first epochs, then 0.9.
+    schedule = lambda epoch: 0.5 if epoch < 2 else 0.9
+    trainer = learning.RBMTrainer(BernoulliRBM(16, 8), momentum=schedule, seed=0)
+    assert float(trainer.momentum.numpy()) == pytest.approx(0.5)
+    seen = []
+    fitting.train_epochs(trainer, X, epochs=4, batch_size=10, progress=False,
+                         callback=lambda e, m, v: seen.append(float(trainer.momentum.numpy())))
+    assert seen == pytest.approx([0.5, 0.5, 0.9, 0.9])
+    # The same as switching by hand between two runs.
+    by_hand = learning.RBMTrainer(BernoulliRBM(16, 8), momentum=0.5, seed=0)
+    fitting.train_epochs(by_hand, X, epochs=2, batch_size=10, progress=False)
+    by_hand.momentum.assign(0.9)
+    fitting.train_epochs(by_hand, X, epochs=2, batch_size=10, progress=False)
+    np.testing.assert_allclose(trainer.rbm.W.numpy(), by_hand.rbm.W.numpy(), atol=1e-6)
+    bad = learning.RBMTrainer(BernoulliRBM(16, 8), momentum=lambda e: 0.5 + 0.3 * e, seed=0)
+    with pytest.raises(ValueError, match=r"momentum schedule returned 1.1 for epoch 2"):
+        fitting.train_epochs(bad, X, epochs=3, batch_size=10, progress=False)
+    with pytest.raises(ValueError, match="momentum schedule"):
+        learning.RBMTrainer(BernoulliRBM(16, 8), momentum=lambda e: 1.0)
