@@ -5,6 +5,7 @@ training step is one trainer update, so ``model.fit`` brings Keras's progress
 bar, callbacks (learning-rate schedulers included), ``History`` and
 TensorBoard logs while computing exactly what :func:`rbmtut.fit_rbm` computes
 for the same seed and settings (chapter 3, ``03_tf2_surrogate_loss``).
+:class:`MonitorCallback` gives those callbacks a real monitor to watch.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .learning_rule import LearningRule
 from .likelihood import reconstruction_cross_entropy
 from .rbm import BernoulliRBM
 
-__all__ = ["RBMModel"]
+__all__ = ["RBMModel", "MonitorCallback"]
 
 #: Keras callbacks that change ``model.optimizer.learning_rate``.
 _RATE_CALLBACKS = (keras.callbacks.LearningRateScheduler,
@@ -46,6 +47,39 @@ class _TrainerEpochs(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.rbm_model.trainer.end_epoch()
+
+
+class MonitorCallback(keras.callbacks.Callback):
+    """Writes real monitors into the epoch logs of :meth:`RBMModel.fit`.
+
+    After every epoch each monitor ``f(rbm) -> number`` is evaluated and its
+    value stored in the logs under its name, where the callbacks after this
+    one see it: ``keras.callbacks.TensorBoard`` logs it, ``EarlyStopping`` and
+    ``ReduceLROnPlateau`` can watch it (``monitor=name``), and the returned
+    ``History`` holds it.  Put it first in the list.  Those callbacks need it:
+    the surrogate loss Keras reports is not a likelihood (its value is the
+    negative log-likelihood minus the model's entropy), so stopping or
+    decaying on it is meaningless.
+
+    Args:
+        monitors: name -> ``f(rbm) -> number``, e.g. a pseudo-log-likelihood
+            of validation digits (:func:`rbmtut.likelihood.pseudo_log_likelihood`).
+    """
+
+    def __init__(self, monitors: dict):
+        super().__init__()
+        if (not isinstance(monitors, dict) or not monitors or not all(
+                isinstance(k, str) and callable(f) for k, f in monitors.items())):
+            raise TypeError("monitors must be a non-empty dict of name -> f(rbm) -> "
+                            "number, e.g. {'pl': lambda rbm: pseudo_log_likelihood("
+                            "rbm, x_val)}.")
+        self.monitors = dict(monitors)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for name, monitor in self.monitors.items():
+            logs[name] = float(monitor(self.model.rbm))
 
 
 @keras.saving.register_keras_serializable(package="rbmtut")

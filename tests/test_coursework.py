@@ -19,7 +19,7 @@ from rbmtut.autoencoders import Autoencoder
 from rbmtut.data import bars_and_stripes
 from rbmtut.features import DBNFeatures, RBMFeatures
 from rbmtut.fitting import checkpoint_manager
-from rbmtut.keras_rbm import RBMModel
+from rbmtut.keras_rbm import MonitorCallback, RBMModel
 from rbmtut.learning import RBMTrainer
 from rbmtut.rbm import BernoulliRBM
 from rbmtut.updown import UntiedDBN
@@ -111,6 +111,29 @@ def test_keras_learning_rate_callbacks_reach_the_built_in_rule():
     reference = RBMTrainer(BernoulliRBM(16, 8, seed=1), learning_rate=lambda e: 0.1 / 2**e, seed=0)
     rbmtut.train_epochs(reference, X, epochs=3, batch_size=10, progress=False)
     np.testing.assert_allclose(model.rbm.W.numpy(), reference.rbm.W.numpy(), rtol=0, atol=1e-6)
+
+
+def test_a_monitor_callback_feeds_history_tensorboard_and_early_stopping(tmp_path):
+    from rbmtut.likelihood import pseudo_log_likelihood
+    model = RBMModel(RBMTrainer(BernoulliRBM(16, 8, seed=1), learning_rate=0.1, seed=0))
+    seen = []
+    monitor = MonitorCallback({"pl": lambda rbm: pseudo_log_likelihood(rbm, X)})
+    # A pseudo-log-likelihood never beats a baseline of 0: the stopper, watching
+    # "pl", stops after its patience of two epochs.
+    stop = keras.callbacks.EarlyStopping(monitor="pl", mode="max", baseline=0.0,
+                                         patience=2)
+    spy = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(logs["pl"]))
+    history = model.fit(X, batch_size=10, epochs=6, verbose=0, callbacks=[
+        monitor, spy, stop, keras.callbacks.TensorBoard(log_dir=str(tmp_path))])
+    assert history.history["pl"] == pytest.approx(seen)
+    assert seen[-1] == pytest.approx(float(pseudo_log_likelihood(model.rbm, X)))
+    assert len(seen) == 2
+    events = list(tmp_path.rglob("events.out.tfevents.*"))
+    tags = {value.tag for path in events for record in tf.data.TFRecordDataset(str(path))
+            for value in tf.compat.v1.Event.FromString(record.numpy()).summary.value}
+    assert "epoch_pl" in tags
+    with pytest.raises(TypeError, match="monitors"):
+        MonitorCallback({"pl": 3.0})
 
 
 def test_keras_learning_rate_callbacks_reach_a_keras_optimizer():
