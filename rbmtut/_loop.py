@@ -21,7 +21,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ._validation import (check_bool, check_callable, check_instance, check_int,
-                          check_seed)
+                          check_monitors, check_seed)
 
 __all__ = ["History", "compile_step", "derive_seeds", "epoch_orders",
            "mean_over_batches", "check_optimizer", "Trainer", "train_epochs"]
@@ -264,20 +264,6 @@ def check_optimizer(optimizer, name: str = "optimizer"):
                           what="keras.optimizers.Optimizer")
 
 
-def _check_monitors(monitors) -> dict:
-    if monitors is None:
-        return {}
-    if not isinstance(monitors, dict):
-        raise TypeError(
-            "monitors must be a dict: name -> function(model) -> number, e.g. "
-            "{'recon': lambda m: reconstruction_cross_entropy(m, x_valid)}; got "
-            f"{type(monitors).__name__}.")
-    for key, monitor in monitors.items():
-        check_instance(key, "each monitor's name", str)
-        check_callable(monitor, f"monitors[{key!r}]", "model -> number")
-    return monitors
-
-
 def train_epochs(trainer: Trainer, x, *, epochs: int, batch_size: int = 100,
                  shuffle_seed: int | None = None, monitors: dict | None = None,
                  callback: Callable | None = None, checkpoint=None,
@@ -308,7 +294,7 @@ def train_epochs(trainer: Trainer, x, *, epochs: int, batch_size: int = 100,
                    "Build one, e.g. rbmtut.RBMTrainer(rbm).")
     epochs = check_int(epochs, "epochs", low=0)
     batch_size = check_int(batch_size, "batch_size", low=1)
-    monitors = _check_monitors(monitors)
+    monitors = check_monitors(monitors)
     if callback is not None:
         check_callable(callback, "callback", "(epoch, model, values) -> None")
     if checkpoint is not None:

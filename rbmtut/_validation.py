@@ -119,6 +119,21 @@ def check_callable(value, name: str, signature: str):
     return value
 
 
+
+def check_monitors(monitors) -> dict:
+    """``monitors`` (name -> ``f(model) -> number``) checked; ``None`` is ``{}``."""
+    if monitors is None:
+        return {}
+    if not isinstance(monitors, dict):
+        raise TypeError(
+            "monitors must be a dict: name -> function(model) -> number, e.g. "
+            "{'recon': lambda m: reconstruction_cross_entropy(m, x_valid)}; got "
+            f"{type(monitors).__name__}.")
+    for key, monitor in monitors.items():
+        check_instance(key, "each monitor's name", str)
+        check_callable(monitor, f"monitors[{key!r}]", "model -> number")
+    return monitors
+
 def check_float_dtype(dtype, name: str = "dtype") -> tf.DType:
     """``tf.float32`` or ``tf.float64`` (also given as a name or a NumPy dtype)."""
     try:

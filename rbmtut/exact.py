@@ -84,15 +84,21 @@ def exact_log_partition(rbm: BernoulliRBM, *, chunk_bits: int = 16) -> tf.Tensor
         ValueError: if both layers have more than 24 units (use AIS).
     """
     chunk_bits = check_int(chunk_bits, "chunk_bits", low=1, high=MAX_EXACT_UNITS)
+    parts = [tf.reduce_logsumexp(chunk)
+             for chunk in _negative_free_energies(rbm, chunk_bits)]
+    return tf.reduce_logsumexp(tf.stack(parts))
+
+
+def _negative_free_energies(rbm, chunk_bits: int):
+    """``-F`` of every state of the smaller layer, in order, ``2**chunk_bits``
+    states at a time (the other layer summed out)."""
     m = _smaller_layer(rbm)
-    over_hidden = rbm.n_hidden <= rbm.n_visible
-    free_energy = rbm.hidden_free_energy if over_hidden else rbm.free_energy
+    free_energy = (rbm.hidden_free_energy if rbm.n_hidden <= rbm.n_visible
+                   else rbm.free_energy)
     step = 2 ** min(chunk_bits, m)
-    parts = []
     for start in range(0, 2**m, step):
         codes = tf.range(start, start + step, dtype=tf.int64)
-        parts.append(tf.reduce_logsumexp(-free_energy(_bits(codes, m, rbm.dtype))))
-    return tf.reduce_logsumexp(tf.stack(parts))
+        yield -free_energy(_bits(codes, m, rbm.dtype))
 
 
 def exact_visible_distribution(rbm: BernoulliRBM) -> tf.Tensor:
@@ -151,17 +157,12 @@ def exact_samples(rbm: BernoulliRBM, n: int, *, seed: int = 0) -> tf.Tensor:
     n = check_int(n, "n", low=1)
     m = _smaller_layer(rbm)
     rng = np.random.default_rng(seed)
-    over_hidden = rbm.n_hidden <= rbm.n_visible
-    free_energy = rbm.hidden_free_energy if over_hidden else rbm.free_energy
-    step = 2 ** min(16, m)  # chunks keep the (states, other layer) inputs small
-    log_p = np.concatenate([
-        -tf.cast(free_energy(_bits(tf.range(start, start + step, dtype=tf.int64), m,
-                                   rbm.dtype)), tf.float64).numpy()
-        for start in range(0, 2**m, step)])
+    log_p = np.concatenate([tf.cast(chunk, tf.float64).numpy()
+                            for chunk in _negative_free_energies(rbm, 16)])
     p = np.exp(log_p - log_p.max())
     codes = rng.choice(len(p), size=n, p=p / p.sum())
     picked = _bits(tf.constant(codes, tf.int64), m, rbm.dtype)
-    if not over_hidden:
+    if rbm.n_hidden > rbm.n_visible:  # the enumerated layer is the visible one
         return picked
     means = tf.cast(rbm.visible_probs(picked), tf.float64).numpy()
     return tf.constant(rng.random(means.shape) < means, rbm.dtype)

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._validation import check_bool, check_instance, check_int
+from ._validation import check_bool, check_instance, check_int, check_monitors
 from .distribute import DistributedRBMTrainer, active_strategy, check_batch_size
 from .fitting import batch_dataset
 from .learning import RBMTrainer
@@ -68,12 +68,9 @@ class MonitorCallback(keras.callbacks.Callback):
 
     def __init__(self, monitors: dict):
         super().__init__()
-        if (not isinstance(monitors, dict) or not monitors or not all(
-                isinstance(k, str) and callable(f) for k, f in monitors.items())):
-            raise TypeError("monitors must be a non-empty dict of name -> f(rbm) -> "
-                            "number, e.g. {'pl': lambda rbm: pseudo_log_likelihood("
-                            "rbm, x_val)}.")
-        self.monitors = dict(monitors)
+        self.monitors = dict(check_monitors(monitors))
+        if not self.monitors:
+            raise ValueError("MonitorCallback needs at least one monitor.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
