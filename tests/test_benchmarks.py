@@ -108,6 +108,50 @@ def test_matmuls_per_update_rejects_bad_settings():
             floors.matmuls_per_update(*args)
 
 
+def test_matmuls_per_update_of_tempering_and_fast_weights():
+    assert floors.matmuls_per_update("fpcd", 1) == 6
+    assert floors.matmuls_per_update("pt", 1, n_temperatures=5) == 19
+    assert floors.matmuls_per_update("pt", 3, n_temperatures=2) == 18
+    with pytest.raises(ValueError, match="n_temperatures"):
+        floors.matmuls_per_update("pt", 1)
+    with pytest.raises(ValueError, match="only used by method='pt'"):
+        floors.matmuls_per_update("pcd", 1, n_temperatures=4)
+    with pytest.raises(ValueError, match="n_temperatures"):
+        floors.matmuls_per_update("pt", 1, n_temperatures=1)
+    with pytest.raises(ValueError, match="method"):
+        floors.matmul_floor(tf.constant(_binary(20, 12)), 10, 7, method="pt")
+
+
+@pytest.mark.parametrize("method, k, extra", [
+    ("cd", 1, {}), ("cd", 3, {}), ("pcd", 2, {}), ("pcd", 1, {"centering": 0.01}),
+    ("fpcd", 1, {}), ("fpcd", 2, {}), ("pt", 1, {"ladder": 4}), ("pt", 2, {"ladder": 3})])
+def test_an_update_does_the_counted_multiply_adds(monkeypatch, method, k, extra):
+    # Every product of an eager update goes through tf.matmul; wrap it and add up
+    # the multiply-adds of each call, batched (replica) dimensions included.
+    from rbmtut import BernoulliRBM, RBMTrainer
+    n_visible, n_hidden, batch = 12, 7, 10
+    multiply_adds = []
+    matmul = tf.matmul
+
+    def counting_matmul(a, b, transpose_a=False, transpose_b=False, **kwargs):
+        out = matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b, **kwargs)
+        inner = a.shape[-2] if transpose_a else a.shape[-1]
+        multiply_adds.append(int(np.prod(out.shape)) * int(inner))
+        return out
+
+    trainer = RBMTrainer(BernoulliRBM(n_visible, n_hidden, seed=0), method=method, k=k,
+                         compile=False, seed=0,
+                         n_chains=batch if method != "cd" else None, **extra)
+    x = tf.constant(_binary(batch, n_visible))
+    trainer.step(x)  # builds the chains and optimizer state
+    monkeypatch.setattr(tf, "matmul", counting_matmul)
+    trainer.step(x)
+    monkeypatch.undo()
+    temperatures = {"n_temperatures": extra["ladder"]} if method == "pt" else {}
+    expected = floors.matmuls_per_update(method, k, **temperatures)
+    assert sum(multiply_adds) == expected * batch * n_visible * n_hidden
+
+
 @pytest.mark.parametrize("method, k", [("cd", 1), ("cd", 3), ("pcd", 1), ("pcd", 2)])
 def test_the_floor_does_the_stated_matmuls_and_stays_finite(method, k):
     data = tf.constant(_binary(60, 12))

@@ -14,7 +14,18 @@ Per update of an RBM with ``n_visible x n_hidden`` weights:
   chains' stored hidden states (``h W^T`` and ``v W`` each), the last ``v_k W``
   serving the statistics too; and the two outer products: ``2 k + 3``, as for
   CD-k (a chain that stored only visible states would need one more ``v W``).
+- FPCD-k: as PCD-k, but the chains keep only visible states and sample with
+  the fast-weighted model, so the chain ends' hidden input under the regular
+  weights is one more product: ``2 k + 4``.
+- PT-k with ``R`` temperatures: the positive phase; ``k`` steps at every
+  temperature (``2 k R`` batch-sized products); one ``v W`` of all replicas
+  for the swap's free energies (``R``); the hidden input of the ``beta = 1``
+  replica and the two outer products: ``4 + (2 k + 1) R``.
 - AIS: one Gibbs transition per temperature, ``v W`` and ``h W^T``: 2.
+
+Counts are in units of one product of a batch of rows with ``W`` (``batch x
+n_visible x n_hidden`` multiply-adds), with as many persistent chains (per
+temperature) as rows in a batch; centering adds no product.
 """
 
 from __future__ import annotations
@@ -29,11 +40,30 @@ from .._validation import check_choice, check_int
 __all__ = ["matmuls_per_update", "unit_weights", "matmul_floor", "ais_matmul_floor"]
 
 
-def matmuls_per_update(method: str, k: int) -> int:
-    """Matrix products in one CD-k or PCD-k update: ``2k + 3``."""
-    check_choice(method, "method", ("cd", "pcd"))
+def matmuls_per_update(method: str, k: int, *, n_temperatures: int | None = None
+                       ) -> int:
+    """Batch-sized matrix products in one update (see the module docstring).
+
+    Args:
+        method: ``"cd"``, ``"pcd"``, ``"fpcd"`` or ``"pt"``.
+        k: Gibbs steps per update, >= 1.
+        n_temperatures: ``"pt"`` only: the number of temperatures ``R``, >= 2.
+
+    Returns:
+        ``2k + 3`` (CD-k, PCD-k), ``2k + 4`` (FPCD-k) or ``4 + (2k + 1) R`` (PT-k).
+    """
+    check_choice(method, "method", ("cd", "pcd", "fpcd", "pt"))
     k = check_int(k, "k", low=1)
-    return 2 * k + 3
+    if method != "pt":
+        if n_temperatures is not None:
+            raise ValueError(f"n_temperatures is only used by method='pt', not "
+                             f"{method!r}.")
+        return 2 * k + 3 + (method == "fpcd")
+    if n_temperatures is None:
+        raise ValueError("method='pt' needs n_temperatures, the number of "
+                         "temperatures of its ladder.")
+    n_temperatures = check_int(n_temperatures, "n_temperatures", low=2)
+    return 4 + (2 * k + 1) * n_temperatures
 
 
 def unit_weights(n_visible, n_hidden, seed):
@@ -68,7 +98,8 @@ def matmul_floor(data, batch_size: int, n_hidden: int, *, method: str = "cd",
         callers can wait for it.  The PCD chains' hidden states are read,
         not written (storing them is not a matrix product).
     """
-    n_products = matmuls_per_update(method, k)  # also checks method and k
+    check_choice(method, "method", ("cd", "pcd"))
+    n_products = matmuls_per_update(method, k)  # also checks k
     data = tf.convert_to_tensor(data, tf.float32)
     W = tf.Variable(unit_weights(int(data.shape[1]), n_hidden, seed), name="W")
     chains = tf.Variable(tf.matmul(data[:batch_size], W), name="chain_hidden")
