@@ -20,7 +20,8 @@ average (:class:`Offsets`); moving an offset changes nothing in the plain
 parameters, because the model stays the same.
 
 :class:`rbmtut.learning.RBMTrainer` uses it with ``centering=`` the moving
-average's rate (e.g. 0.01).
+average's rate (e.g. 0.01).  Chapter 2c (``02c_training_well``) trains a
+500-hidden MNIST RBM with and without it.
 """
 
 from __future__ import annotations

@@ -72,7 +72,8 @@ def free_energy_gap(train, validation, *, rows: int = 1000) -> Callable:
         rows: rows of each used, >= 1.
 
     Returns:
-        ``f(rbm) -> float``, for ``fit_rbm(..., monitors={...})``.
+        ``f(rbm) -> float``, for ``fit_rbm(..., monitors={...})``; chapter 2c
+        (``02c_training_well``) plots it for two 60-epoch runs.
     """
     rows = check_int(rows, "rows", low=1)
     train, validation = np.asarray(train)[:rows], np.asarray(validation)[:rows]
@@ -100,7 +101,8 @@ def training_histograms(rbm: BernoulliRBM, v, *, previous: BernoulliRBM | None =
         and, with ``previous``, ``"weight updates"``: flat arrays.  The guide
         suggests updates about 1e-3 times the weights' size, and hidden
         probabilities that are not all near 0 or 1;
-        :func:`rbmtut.plotting.plot_histogram_panels` draws them.
+        :func:`rbmtut.plotting.plot_histogram_panels` draws them (chapter 2c,
+        ``02c_training_well``).
     """
     values = {"weights": rbm.W.numpy().ravel(), "visible biases": rbm.b.numpy(),
               "hidden biases": rbm.c.numpy(),
