@@ -16,7 +16,8 @@ from rbmtut.book import COLAB_INSTALL
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
 #: Chapters that train MNIST models for minutes: a Colab GPU runtime helps them.
-GPU_CHAPTERS = {"02_gibbs_cd_pcd", "02b_checking_likelihoods", "03_tf2_surrogate_loss",
+GPU_CHAPTERS = {"02_gibbs_cd_pcd", "02b_checking_likelihoods", "02c_training_well",
+                "03_tf2_surrogate_loss",
                 "04_stacked_pretraining", "05a_autoencoders",
                 "05b_vae_and_deep_autoencoders", "06_semantic_hashing"}
 
