@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
+from ._validation import check_matrix
+
 if TYPE_CHECKING:
     from .learning import Gradients
 
@@ -84,7 +86,8 @@ class Offsets(tf.Module):
 
     Attributes:
         visible, hidden: the offsets (n_visible,), (n_hidden,), variables that
-            start at 0.5 (set ``visible`` to the data's mean to start there).
+            start at 0.5 (:meth:`start_at_data_means` starts ``visible`` at the
+            data's means).
     """
 
     def __init__(self, n_visible: int, n_hidden: int, rate: float, dtype=tf.float32,
@@ -95,6 +98,18 @@ class Offsets(tf.Module):
                                    trainable=False, name="visible_offset")
         self.hidden = tf.Variable(tf.fill([n_hidden], tf.constant(0.5, dtype)),
                                   trainable=False, name="hidden_offset")
+
+    def start_at_data_means(self, x) -> None:
+        """Set the visible offset to the pixel means of ``x`` (n, n_visible),
+        n >= 1, where Melchior et al. start it; the hidden offset keeps its 0.5
+        until the data move it.
+
+        :func:`rbmtut.fit_rbm` does this for a centered rule; call it yourself
+        on an :class:`rbmtut.learning.RBMTrainer`'s ``offsets`` before training.
+        """
+        values = check_matrix(x, "x", width=int(self.visible.shape[0]),
+                              what="visible units")
+        self.visible.assign(tf.constant(values.mean(axis=0), self.visible.dtype))
 
     def center(self, grads: Gradients) -> Gradients:
         """:func:`centered_gradients` at the current offsets."""

@@ -259,6 +259,6 @@ def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *,
         make = DistributedRBMTrainer if strategy is not None else RBMTrainer
         trainer = make(rbm, rule, seed=seed, compile=compile)
     if trainer.offsets is not None:  # centering starts at the data's means
-        trainer.offsets.visible.assign(tf.reduce_mean(trainer.prepare(x), axis=0))
+        trainer.offsets.start_at_data_means(trainer.prepare(x))
     return train_epochs(trainer, x, epochs=epochs, batch_size=batch_size,
                         monitors=monitors, callback=callback, progress=progress)

@@ -87,6 +87,17 @@ def test_offsets_follow_the_data_means():
     np.testing.assert_allclose(offsets.hidden.numpy(), [0.7, 0.3])
 
 
+def test_offsets_start_at_the_data_means():
+    offsets = Offsets(3, 2, rate=0.01, dtype=tf.float64)
+    offsets.start_at_data_means(np.array([[1, 0, 1], [1, 0, 0]], np.float32))
+    np.testing.assert_allclose(offsets.visible.numpy(), [1.0, 0.0, 0.5])
+    np.testing.assert_array_equal(offsets.hidden.numpy(), [0.5, 0.5])
+    with pytest.raises(ValueError, match="x"):
+        offsets.start_at_data_means(np.zeros((0, 3)))  # empty: no mean to take
+    with pytest.raises(ValueError, match="x"):
+        offsets.start_at_data_means(np.zeros((4, 5)))  # the wrong width
+
+
 def test_the_trainer_takes_the_centered_step_and_moves_the_offsets():
     x = bars_and_stripes(4)[:10]
     plain_rbm, centered_rbm = random_rbm(16, 6, 0.1, seed=3), random_rbm(16, 6, 0.1, seed=3)
