@@ -73,7 +73,7 @@ def free_energy_gap(train, validation, *, rows: int = 1000) -> Callable:
 
     Returns:
         ``f(rbm) -> float``, for ``fit_rbm(..., monitors={...})``; chapter 2c
-        (``02c_training_well``) plots it for two 60-epoch runs.
+        (``02c_training_well``) plots it for two runs at its final budget.
     """
     rows = check_int(rows, "rows", low=1)
     train, validation = np.asarray(train)[:rows], np.asarray(validation)[:rows]
