@@ -8,10 +8,14 @@ order (each module imports only those above it):
 - :mod:`rbmtut.data`: MNIST (four-tier lookup), binarisation, toy sets;
 - :mod:`rbmtut.gibbs`: block Gibbs steps, k-step and persistent chains;
 - :mod:`rbmtut.rbm`: the Bernoulli RBM (energy, free energy, conditionals, sampling);
+- :mod:`rbmtut.gaussian`: RBMs with Gaussian units (real-valued visibles,
+  linear hidden units);
 - :mod:`rbmtut.exact`: exact log Z, p(v) and model statistics of tiny RBMs;
 - :mod:`rbmtut.learning_rule` and :mod:`rbmtut.learning`: CD-k, PCD-k, the
   surrogate loss, the learning rule and the trainer;
 - :mod:`rbmtut.likelihood`: reconstruction, pseudo-likelihood, AIS, log-likelihood;
+  :mod:`rbmtut.gaussian_likelihood`: the same for Gaussian units, and the
+  full-covariance Gaussian baseline;
 - :mod:`rbmtut.distribute`: the multi-device trainer, same noise as one device;
 - :mod:`rbmtut.fitting`: ``fit_rbm``, monitors and checkpoints;
 - :mod:`rbmtut.keras_rbm`: an RBM that trains with Keras ``model.fit``;
@@ -36,7 +40,8 @@ benchmarks; nothing above imports it.
 __version__ = "0.1.0"
 
 from . import (autoencoder_training, autoencoders, classifiers, data, dbn, distribute,
-               exact, features, fitting, gibbs, hashing, keras_rbm, learning,
+               exact, features, fitting, gaussian, gaussian_likelihood, gibbs,
+               hashing, keras_rbm, learning,
                learning_rule, likelihood, nn, pca, plotting, pretraining, rbm,
                regularizers, saving, updown, vae)
 from ._loop import History, train_epochs
@@ -45,6 +50,7 @@ from .autoencoders import Autoencoder
 from .data import load_mnist
 from .dbn import DBN
 from .fitting import fit_rbm
+from .gaussian import BernoulliGaussianRBM, GaussianBernoulliRBM
 from .learning import RBMTrainer
 from .learning_rule import LearningRule
 from .pretraining import fit_dbn
@@ -55,12 +61,14 @@ from .vae import VAE, fit_vae
 
 __all__ = [
     # models and how they learn
-    "BernoulliRBM", "LearningRule", "RBMTrainer", "fit_rbm", "train_epochs", "History",
+    "BernoulliRBM", "GaussianBernoulliRBM", "BernoulliGaussianRBM",
+    "LearningRule", "RBMTrainer", "fit_rbm", "train_epochs", "History",
     "DBN", "fit_dbn", "UntiedDBN", "UpDownTrainer", "fit_updown",
     "Autoencoder", "fit_autoencoder", "VAE", "fit_vae", "load_mnist", "load_model",
     # modules
     "autoencoder_training", "autoencoders", "classifiers", "data", "dbn", "distribute",
-    "exact", "features", "fitting", "gibbs", "hashing", "keras_rbm", "learning",
+    "exact", "features", "fitting", "gaussian", "gaussian_likelihood", "gibbs",
+    "hashing", "keras_rbm", "learning",
     "learning_rule", "likelihood", "nn", "pca", "plotting", "pretraining", "rbm",
     "regularizers", "saving", "updown", "vae",
 ]

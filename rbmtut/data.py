@@ -244,6 +244,55 @@ def small_digits() -> tuple[np.ndarray, np.ndarray]:
     return (x / 16.0).astype(np.float32), y.astype(np.int64)
 
 
+class Patches(NamedTuple):
+    """Grey-level image patches (n, size * size), values in [0, 1], row-major."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+
+def sample_image_patches(size: int = 8, n: tuple = (40_000, 10_000, 10_000), *,
+                         seed: int = 0) -> Patches:
+    """Random ``size x size`` patches of the two photographs scikit-learn ships.
+
+    The photographs (``sklearn.datasets.load_sample_images``: a temple in China
+    and a flower, 427 x 640) are turned to grey levels (the mean of R, G, B,
+    divided by 255).  Each is cut into three bands of rows, the top 60% for
+    training, the next 20% for validation and the bottom 20% for testing, so
+    that no test patch overlaps a training patch; patch positions are drawn
+    uniformly inside each band, half of each split from each photograph.
+
+    Args:
+        size: patch side in pixels, 2..32.
+        n: numbers of (training, validation, test) patches, each >= 2.
+        seed: seed of the positions.
+
+    Returns:
+        :class:`Patches` of float32 arrays.
+    """
+    from sklearn.datasets import load_sample_images  # deferred: only this needs it
+
+    size = check_int(size, "size", low=2, high=32)
+    if not (isinstance(n, (tuple, list)) and len(n) == 3):
+        raise TypeError(f"n must be (n_train, n_validation, n_test); got {n!r}.")
+    counts = [check_int(k, "each count in n", low=2) for k in n]
+    rng = np.random.default_rng(check_seed(seed))
+    grey = [image.mean(axis=2) / 255.0 for image in load_sample_images().images]
+    splits = []
+    for count, (top, bottom) in zip(counts, [(0.0, 0.6), (0.6, 0.8), (0.8, 1.0)]):
+        parts = []
+        for image, share in zip(grey, (count - count // 2, count // 2)):
+            first, last = int(top * len(image)), int(bottom * len(image)) - size
+            rows = rng.integers(first, last + 1, share)
+            cols = rng.integers(0, image.shape[1] - size + 1, share)
+            offsets = np.arange(size)
+            parts.append(image[(rows[:, None] + offsets)[:, :, None],
+                               (cols[:, None] + offsets)[:, None, :]])
+        splits.append(np.concatenate(parts).reshape(count, -1).astype(np.float32))
+    return Patches(*splits)
+
+
 def _check_batch_size(batch_size) -> None:
     check_int(batch_size, "batch_size", low=1)
 

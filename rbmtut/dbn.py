@@ -23,9 +23,10 @@ import tensorflow as tf
 
 from ._loop import derive_seeds
 from ._seeding import SeededFunction
-from ._validation import (as_model_input, check_float_dtype, check_int, check_real,
-                          check_seed)
+from ._validation import (as_model_input, check_choice, check_float_dtype, check_int,
+                          check_real, check_seed)
 from .autoencoders import Autoencoder
+from .gaussian import BernoulliGaussianRBM
 from .gibbs import gibbs_chain
 from .nn import bernoulli_cross_entropy, logistic_pass, sample_bernoulli
 from .rbm import BernoulliRBM
@@ -75,17 +76,17 @@ class StackModel(Saveable, tf.Module):
 
         Layer ``l + 1`` receives the probabilities of layer ``l``.
         """
-        top = self.top
         v = self.layer_input(v)
-        return logistic_pass(v, self.recognition_layers() + [(top.W, top.c)])[0]
+        below = logistic_pass(v, self.recognition_layers())[0]
+        return below + [self.top.hidden_probs(below[-1] if below else v)]
 
     def sample_up(self, v, *, seed: int = 0) -> list[tf.Tensor]:
         """Sampled recognition pass: binary states ``[h^1, ..., h^L]``,
         each (n, n_l)."""
         rng = tf.random.Generator.from_seed(check_seed(seed))
-        top = self.top
         v = self.layer_input(v)
-        return logistic_pass(v, self.recognition_layers() + [(top.W, top.c)], rng)[1]
+        below = logistic_pass(v, self.recognition_layers(), rng)[1]
+        return below + [self.top.sample_hidden(below[-1] if below else v, rng)]
 
     def _down_layers(self, h, from_layer):
         L = len(self.layer_sizes) - 1
@@ -138,10 +139,9 @@ class StackModel(Saveable, tf.Module):
             Scalar tensor.
         """
         v, top = self.layer_input(v), self.top
-        layers = (self.recognition_layers()
-                  + [(top.W, top.c), (tf.transpose(top.W), top.b)]
-                  + self.generative_layers())
-        h = logistic_pass(v, layers[:-1])[0][-1]
+        code = self.up(v)[-1]
+        layers = [(tf.transpose(top.W), top.b)] + self.generative_layers()
+        h = logistic_pass(code, layers[:-1])[0][-1] if len(layers) > 1 else code
         W, bias = layers[-1]  # the pixels' logits directly: no log(0)
         return bernoulli_cross_entropy(v, tf.matmul(h, W) + bias)
 
@@ -205,8 +205,13 @@ class DBN(StackModel):
     Args:
         layers: layer sizes ``[n_0, n_1, ..., n_L]`` (e.g. ``[784, 500, 500,
             2000]``), or a list of :class:`BernoulliRBM` to stack as they are
-            (not copied); RBM ``l``'s ``n_hidden`` must equal RBM ``l+1``'s
-            ``n_visible``.
+            (not copied; the top may be a
+            :class:`rbmtut.gaussian.BernoulliGaussianRBM`); RBM ``l``'s
+            ``n_hidden`` must equal RBM ``l+1``'s ``n_visible``.
+        top_units: ``"binary"`` or ``"linear"``, the top layer's units when
+            sizes are given: linear, unit-variance Gaussian units (a
+            ``BernoulliGaussianRBM`` on top) as in Hinton & Salakhutdinov's
+            deep autoencoder.
         weight_std: initial weight scale when sizes are given.
         seed: seeds the weights; RBM ``l`` gets ``derive_seeds(seed, L)[l]``.
         dtype: ``tf.float32`` or ``tf.float64`` when sizes are given.
@@ -219,13 +224,14 @@ class DBN(StackModel):
     """
 
     def __init__(self, layers, *, weight_std: float = 0.01, seed: int = 0,
-                 dtype=tf.float32, name: str | None = None):
+                 top_units: str = "binary", dtype=tf.float32, name: str | None = None):
         super().__init__(name=name)
         if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
             raise TypeError("layers must be a list of sizes or of BernoulliRBMs; "
                             f"got {layers!r}.")
         layers = list(layers)
-        if layers and all(isinstance(x, BernoulliRBM) for x in layers):
+        if (layers and all(isinstance(x, BernoulliRBM) for x in layers[:-1])
+                and isinstance(layers[-1], (BernoulliRBM, BernoulliGaussianRBM))):
             rbms = layers
             for i, (below, above) in enumerate(zip(rbms, rbms[1:])):
                 if below.n_hidden != above.n_visible:
@@ -242,20 +248,29 @@ class DBN(StackModel):
             weight_std = check_real(weight_std, "weight_std", low=0.0)
             dtype = check_float_dtype(dtype)
             seeds = derive_seeds(seed, len(sizes) - 1)
-            rbms = [BernoulliRBM(a, b, weight_std=weight_std, seed=s, dtype=dtype,
-                                 name=f"rbm{i}")
-                    for i, (a, b, s) in enumerate(zip(sizes, sizes[1:], seeds))]
+            check_choice(top_units, "top_units", ("binary", "linear"))
+            kinds = [BernoulliRBM] * (len(seeds) - 1) + [
+                BernoulliGaussianRBM if top_units == "linear" else BernoulliRBM]
+            rbms = [kind(a, b, weight_std=weight_std, seed=s, dtype=dtype,
+                         name=f"rbm{i}")
+                    for i, (kind, a, b, s)
+                    in enumerate(zip(kinds, sizes, sizes[1:], seeds))]
         self.rbms = rbms
 
     def get_config(self) -> dict:
         """The arguments that rebuild a DBN of this shape (see :mod:`rbmtut.saving`)."""
         return {"layers": list(self.layer_sizes), "dtype": self.dtype.name,
-                "name": self.name}
+                "top_units": self.top_units, "name": self.name}
 
     @property
-    def top(self) -> BernoulliRBM:
+    def top(self) -> BernoulliRBM | BernoulliGaussianRBM:
         """The top RBM (the undirected associative memory)."""
         return self.rbms[-1]
+
+    @property
+    def top_units(self) -> str:
+        """``"linear"`` if the top RBM has Gaussian hidden units, else ``"binary"``."""
+        return "linear" if isinstance(self.top, BernoulliGaussianRBM) else "binary"
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
@@ -270,7 +285,7 @@ class DBN(StackModel):
         """``[(W_l^T, b_l)]`` of the RBMs below the top, top-down."""
         return [(tf.transpose(rbm.W), rbm.b) for rbm in reversed(self.rbms[:-1])]
 
-    def unroll(self, *, code: str = "logistic") -> Autoencoder:
+    def unroll(self, *, code: str | None = None) -> Autoencoder:
         """Unroll into a deep autoencoder (Hinton & Salakhutdinov 2006).
 
         Encoder layer ``l`` starts as a copy of ``(W_l, c_l)``; the decoder
@@ -278,15 +293,25 @@ class DBN(StackModel):
         encoder.  Its ``encode`` is the mean-field :meth:`up` pass and its
         ``decode`` the mean-field :meth:`down` pass from the top.
 
+        With linear top units the code layer is the top's hidden mean ``c +
+        h^{L-1} W``, exactly the linear code layer of Hinton & Salakhutdinov.
+
         Args:
-            code: ``"logistic"`` or ``"linear"`` code units (H&S used linear).
+            code: ``"logistic"`` or ``"linear"`` code units; default: the top
+                RBM's (``"linear"`` for linear top units, which cannot be
+                read as logistic).
 
         Returns:
             An untied :class:`rbmtut.autoencoders.Autoencoder` with sigmoid
             hidden and output units and sizes ``n_0, ..., n_L, ..., n_0``.
         """
+        if code is None:
+            code = "linear" if self.top_units == "linear" else "logistic"
         if code not in ("logistic", "linear"):
             raise ValueError(f"code must be 'logistic' or 'linear'; got {code!r}.")
+        if code == "logistic" and self.top_units == "linear":
+            raise ValueError("the top RBM has linear hidden units; unroll it with "
+                             "code='linear' (or leave code out).")
         code_activation = "sigmoid" if code == "logistic" else "linear"
         model = Autoencoder(self.layer_sizes, activation="sigmoid",
                             code_activation=code_activation, output="sigmoid",

@@ -6,10 +6,14 @@ steps are a ``tf.while_loop``, so they compile into one graph and run many
 chains (one per row) in parallel.  Chapter 2 (``02_gibbs_cd_pcd``) uses them
 for CD-k, PCD-k, fantasy particles and "dreaming".
 
-The functions work for any model with ``sample_hidden``, ``visible_probs``,
-``visible_input`` and a ``dtype`` (:class:`rbmtut.rbm.BernoulliRBM`), and take
-their noise from a ``tf.random.Generator``: they are the tensor-level
-primitives that run inside compiled loops.
+The functions work for any model that names its unit types the same way:
+``visible_mean(h)`` and ``hidden_mean(hidden_logits)`` (for binary units the
+probabilities), ``draw_visible(mean, rng)`` and ``draw_hidden(mean, rng)``
+(a sample around that mean), ``hidden_logits``, ``visible_input``,
+``hidden_input`` and a ``dtype`` — :class:`rbmtut.rbm.BernoulliRBM` and the
+Gaussian models of :mod:`rbmtut.gaussian`.  They take their noise from a
+``tf.random.Generator``: they are the tensor-level primitives that run inside
+compiled loops.
 """
 
 from __future__ import annotations
@@ -18,8 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import tensorflow as tf
 
-from ._validation import as_model_input, check_int, check_matrix
-from .nn import sample_bernoulli
+from ._validation import check_int, check_matrix
 
 if TYPE_CHECKING:
     from .rbm import BernoulliRBM
@@ -33,7 +36,8 @@ class ChainState(NamedTuple):
 
     Attributes:
         v: visible sample after the last step, (n, n_visible).
-        v_probs: ``p(v | h)`` that ``v`` was drawn from, (n, n_visible).
+        v_probs: the mean of ``p(v | h)`` that ``v`` was drawn from (for
+            binary units, the probabilities), (n, n_visible).
         h: the hidden sample that produced ``v``, (n, n_hidden).
         hidden_logits: ``c + v W`` of the new ``v`` (n, n_hidden), where the
             chain computed it anyway (:meth:`PersistentChains.advance` with
@@ -62,8 +66,8 @@ def gibbs_step(rbm: BernoulliRBM, v, rng: tf.random.Generator, *, h=None) -> Cha
     """
     if h is None:
         h = rbm.sample_hidden(rbm.visible_input(v), rng)
-    v_probs = rbm.visible_probs(h)
-    return ChainState(sample_bernoulli(v_probs, rng), v_probs, h)
+    v_mean = rbm.visible_mean(h)
+    return ChainState(rbm.draw_visible(v_mean, rng), v_mean, h)
 
 
 def gibbs_chain(rbm: BernoulliRBM, v0, k, rng: tf.random.Generator, *,
@@ -171,14 +175,14 @@ class PersistentChains(tf.Module):
             The :class:`ChainState` after the steps.
         """
         if self.h is None:
-            start = as_model_input(self.v.read_value(), rbm.n_visible, rbm.dtype,
-                                   name="chains")
+            start = rbm.visible_input(tf.cast(self.v.read_value(), rbm.dtype),
+                                      "chains")
             state = gibbs_chain(rbm, start, k, rng)
         else:
-            start = as_model_input(self.h.read_value(), rbm.n_hidden, rbm.dtype,
-                                   name="chain hidden states", what="hidden units")
+            start = rbm.hidden_input(tf.cast(self.h.read_value(), rbm.dtype),
+                                     "chain hidden states")
             state = hidden_chain(rbm, start, k, rng)
-            h = sample_bernoulli(tf.sigmoid(state.hidden_logits), rng)
+            h = rbm.draw_hidden(rbm.hidden_mean(state.hidden_logits), rng)
             self.h.assign(tf.cast(h, self.h.dtype))
         self.v.assign(tf.cast(state.v, self.v.dtype))
         return state
@@ -197,16 +201,16 @@ def hidden_chain(rbm: BernoulliRBM, h0, k, rng: tf.random.Generator) -> ChainSta
         k = check_int(k, "k", low=1)
 
     def down(h):
-        v_probs = rbm.visible_probs(h)
-        v = sample_bernoulli(v_probs, rng)
-        return ChainState(v, v_probs, h, rbm.hidden_logits(v))
+        v_mean = rbm.visible_mean(h)
+        v = rbm.draw_visible(v_mean, rng)
+        return ChainState(v, v_mean, h, rbm.hidden_logits(v))
 
     first = down(h0)
     if isinstance(k, int) and k == 1:
         return first
 
     def body(i, state):
-        return i + 1, down(sample_bernoulli(tf.sigmoid(state.hidden_logits), rng))
+        return i + 1, down(rbm.draw_hidden(rbm.hidden_mean(state.hidden_logits), rng))
 
     _, last = tf.while_loop(
         lambda i, _: i < k, body, (tf.constant(1), first), parallel_iterations=1

@@ -32,8 +32,7 @@ from .centering import Offsets
 from .exact import exact_log_partition, exact_model_statistics
 from .fast_weights import FastWeights
 from .gibbs import PersistentChains, gibbs_chain
-from .learning_rule import PERSISTENT_METHODS, LearningRule, scheduled_value
-from .nn import sample_bernoulli
+from .learning_rule import MODELS, PERSISTENT_METHODS, LearningRule, scheduled_value
 from .rbm import BernoulliRBM
 from .tempering import TemperedChains
 
@@ -159,8 +158,9 @@ class RBMTrainer(Trainer):
     def __init__(self, rbm: BernoulliRBM, rule: LearningRule | None = None, *,
                  seed: int = 0, compile: bool = True, jit_compile: bool = False,
                  name: str | None = None, **rule_fields):
-        check_instance(rbm, "rbm", BernoulliRBM)
+        check_instance(rbm, "rbm", MODELS)
         rule = LearningRule.build(rule, **rule_fields).for_model(rbm)
+        self.analytic = isinstance(rbm, BernoulliRBM)  # else autodiff (Gaussian units)
         strategy = self._check_devices(rbm, rule)
         super().__init__(seed=seed, compile=compile, jit_compile=jit_compile, name=name)
         self.rbm, self.rule, self.strategy = rbm, rule, strategy
@@ -195,8 +195,7 @@ class RBMTrainer(Trainer):
         self.chains: PersistentChains | TemperedChains | None = None
         self.fast = None
         if rule.method in PERSISTENT_METHODS:  # fantasy particles start from noise
-            v0 = sample_bernoulli(tf.fill([rule.n_chains, rbm.n_visible],
-                                          tf.constant(0.5, dtype)), self.rng)
+            v0 = rbm.noise(tf.constant(rule.n_chains), self.rng)
         if rule.method == "pcd":  # with hidden states (see PersistentChains): five
             # matrix products per PCD-1 update, not six
             self.chains = PersistentChains(v0, rbm.sample_hidden(v0, self.rng),
@@ -243,19 +242,20 @@ class RBMTrainer(Trainer):
             v_model = self.chains.advance(model, self.k, self.rng).v
             return v_model, self.rbm.hidden_logits(v_model)  # regular parameters
         # The first hidden sample reuses the positive-phase probabilities.
-        h0 = sample_bernoulli(h_data, self.rng)
+        h0 = self.rbm.draw_hidden(h_data, self.rng)
         v_model = gibbs_chain(self.rbm, v_data, self.k, self.rng, h0=h0).v
         return v_model, self.rbm.hidden_logits(v_model)
 
     def update(self, v_data) -> Update:
         """One update on the batch ``v_data`` (n, n_visible): the positive phase,
-        the negative phase, then the gradient, by hand from the statistics (the
-        built-in rule) or by autodiff of the surrogate (a Keras optimizer)."""
+        the negative phase, then the gradient: by hand from the statistics (the
+        built-in rule), or by autodiff of the surrogate (with a Keras optimizer,
+        and for Gaussian units)."""
         rbm = self.rbm
         a_data = rbm.hidden_logits(v_data)  # positive phase
-        h_data = tf.sigmoid(a_data)
+        h_data = rbm.hidden_mean(a_data)
         v_model, a_model = self.negative_phase(v_data, h_data)
-        if self.optimizer is not None:  # chapter 3: autodiff of the surrogate
+        if self.optimizer is not None or not self.analytic:  # autodiff (chapter 3)
             with tf.GradientTape() as tape:
                 surrogate = cd_loss(rbm, v_data, v_model)
                 penalty = 0.5 * self.weight_decay * tf.reduce_sum(tf.square(rbm.W))
@@ -316,26 +316,26 @@ class RBMTrainer(Trainer):
         return Gradients(grads.dW + self.weight_decay * self.rbm.W, grads.db, grads.dc)
 
     def apply_gradients(self, grads) -> None:
-        """Descend along ``(dW, db, dc)``: the momentum rule, or
-        the Keras optimizer(s).
+        """Descend along the gradients of ``rbm.parameters`` (``(dW, db, dc)``,
+        then any others): the momentum rule, or the Keras optimizer(s).
         """
-        W, b, c = self.rbm.parameters
+        params = self.rbm.parameters
         if self.optimizer is None and self.strategy is not None:  # mirrored
-            for param, velocity, grad in zip((W, b, c), self.velocities, grads):
+            for param, velocity, grad in zip(params, self.velocities, grads):
                 velocity.assign(self.momentum * velocity - self.learning_rate * grad)
                 param.assign_add(velocity)
         elif self.optimizer is None:
             # u <- momentum * u - lr * g; theta <- theta + u, as one fused kernel
             # per variable (one pass over W instead of four).
-            for param, velocity, grad in zip((W, b, c), self.velocities, grads):
+            for param, velocity, grad in zip(params, self.velocities, grads):
                 tf.raw_ops.ResourceApplyKerasMomentum(
                     var=param.handle, accum=velocity.handle, lr=self.learning_rate,
                     grad=grad, momentum=self.momentum, use_locking=False)
         elif self.bias_optimizer is None:
-            self.optimizer.apply_gradients(zip(grads, (W, b, c)))
+            self.optimizer.apply_gradients(zip(grads, params))
         else:
-            self.optimizer.apply_gradients([(grads[0], W)])
-            self.bias_optimizer.apply_gradients(zip(grads[1:], (b, c)))
+            self.optimizer.apply_gradients([(grads[0], params[0])])
+            self.bias_optimizer.apply_gradients(zip(grads[1:], params[1:]))
 
     # --- epochs ---------------------------------------------------------------------
 

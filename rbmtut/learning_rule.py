@@ -19,10 +19,15 @@ import keras
 
 from ._validation import check_choice, check_instance, check_int, check_real
 from .exact import MAX_EXACT_UNITS
+from .gaussian import BernoulliGaussianRBM, GaussianBernoulliRBM
+from .rbm import BernoulliRBM
 from .tempering import inverse_temperatures
 
-__all__ = ["METHODS", "PERSISTENT_METHODS", "LearningRule", "scheduled_value"]
+__all__ = ["MODELS", "METHODS", "PERSISTENT_METHODS", "LearningRule", "scheduled_value"]
 
+#: The models an RBM trainer learns: binary units (with the analytic statistics),
+#: and Gaussian units (:mod:`rbmtut.gaussian`; CD or PCD, autodiff of the surrogate).
+MODELS = (BernoulliRBM, GaussianBernoulliRBM, BernoulliGaussianRBM)
 #: The gradient estimates an RBM trainer knows.
 METHODS = ("cd", "pcd", "pt", "fpcd", "exact")
 #: The methods whose chains persist between updates (they need ``n_chains``).
@@ -145,7 +150,12 @@ class LearningRule:
         return dataclasses.replace(rule, **fields) if fields else rule
 
     def for_model(self, rbm) -> LearningRule:
-        """This rule, checked against ``rbm``'s sizes."""
+        """This rule, checked against ``rbm``'s sizes and unit types."""
+        if not isinstance(rbm, BernoulliRBM) and (self.method not in ("cd", "pcd")
+                                                  or self.centering):
+            raise ValueError(
+                f"a {type(rbm).__name__} trains with method='cd' or 'pcd' and no "
+                f"centering; got method={self.method!r}, centering={self.centering}.")
         if (self.method == "exact"
                 and min(rbm.n_visible, rbm.n_hidden) > MAX_EXACT_UNITS):
             raise ValueError(
@@ -181,7 +191,8 @@ class LearningRule:
         pairs = ([(self.optimizer, list(rbm.parameters), "optimizer")]
                  if self.bias_optimizer is None
                  else [(self.optimizer, [rbm.W], "optimizer"),
-                       (self.bias_optimizer, [rbm.b, rbm.c], "bias_optimizer")])
+                       (self.bias_optimizer, list(rbm.parameters[1:]),
+                        "bias_optimizer")])
         for optimizer, variables, name in pairs:
             if optimizer.built:
                 raise ValueError(
@@ -203,6 +214,8 @@ class LearningRule:
         fields = {f.name: describe(getattr(self, f.name))
                   for f in dataclasses.fields(self)}
         fields.update(seed=seed, rbm=[rbm.n_visible, rbm.n_hidden, rbm.dtype.name])
+        if type(rbm).__name__ != "BernoulliRBM":  # other unit types: name the model
+            fields["model"] = type(rbm).__name__
         return json.dumps(fields, sort_keys=True, default=str)
 
 

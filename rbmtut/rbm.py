@@ -152,6 +152,17 @@ class BernoulliRBM(Saveable, tf.Module):
         """Sample ``v ~ p(v | h)``: (n, n_visible) of 0/1."""
         return sample_bernoulli(self.visible_probs(h), rng)
 
+    # -- the unit types, as the samplers of rbmtut.gibbs see them -----------------
+    # Binary units: a layer's mean given the other layer is its probability,
+    # and a draw is one Bernoulli sample per unit.
+    visible_mean = visible_probs
+    draw_visible = draw_hidden = staticmethod(sample_bernoulli)
+
+    @staticmethod
+    def hidden_mean(hidden_logits) -> tf.Tensor:
+        """``p(h = 1 | v)`` from the hidden logits: ``sigmoid(logits)``."""
+        return tf.sigmoid(hidden_logits)
+
     # -- energies -------------------------------------------------------------
     def energy(self, v, h) -> tf.Tensor:
         """Joint energy ``E(v, h) = -v.b - h.c - v W h`` for each row: (n,)."""
@@ -189,15 +200,20 @@ class BernoulliRBM(Saveable, tf.Module):
         )
 
     # -- generation -------------------------------------------------------------
+    def noise(self, n, rng) -> tf.Tensor:
+        """Where chains start: ``n`` (a scalar int tensor) visible states with
+        every unit on with probability 1/2, (n, n_visible)."""
+        return sample_bernoulli(tf.fill(tf.stack([n, self.n_visible]),
+                                        tf.constant(0.5, self.dtype)), rng)
+
     def generate(self, start, n, k, rng):
         """The whole generation run in tensors (``start`` None: from noise);
         :meth:`sample` calls it.
 
         ``n`` and ``k`` are scalar int tensors; ``rng`` supplies every random number.
         """
-        if start is None:  # noise: every visible unit on with probability 1/2
-            start = sample_bernoulli(tf.fill(tf.stack([n, self.n_visible]),
-                                             tf.constant(0.5, self.dtype)), rng)
+        if start is None:
+            start = self.noise(n, rng)
         return gibbs_chain(self, start, k, rng).v_probs
 
     def sample(self, n: int, *, seed: int = 0, k: int = 1000, start=None) -> tf.Tensor:
