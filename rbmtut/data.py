@@ -258,18 +258,18 @@ def sample_image_patches(size: int = 8, n: tuple = (40_000, 10_000, 10_000), *,
 
     The photographs (``sklearn.datasets.load_sample_images``: a temple in China
     and a flower, 427 x 640) are turned to grey levels (the mean of R, G, B,
-    divided by 255).  Each is cut into three bands of rows, the top 60% for
-    training, the next 20% for validation and the bottom 20% for testing, so
-    that no test patch overlaps a training patch; patch positions are drawn
-    uniformly inside each band, half of each split from each photograph.
+    divided by 255) and cut into blocks of 32 x 32 pixels.  The blocks are dealt
+    at random to training (60%), validation (20%) and test (20%), and each
+    patch lies inside one block: no test patch shares a pixel with a training
+    patch, yet all three splits cover both photographs evenly.  Half of each
+    split comes from each photograph.
 
     Args:
         size: patch side in pixels, 2..32.
         n: numbers of (training, validation, test) patches, each >= 2.
-        seed: seed of the positions.
+        seed: seed of the blocks' split and of the patches' positions.
 
-    Returns:
-        :class:`Patches` of float32 arrays.
+    Returns :class:`Patches` of float32 arrays.
     """
     from sklearn.datasets import load_sample_images  # deferred: only this needs it
 
@@ -278,19 +278,22 @@ def sample_image_patches(size: int = 8, n: tuple = (40_000, 10_000, 10_000), *,
         raise TypeError(f"n must be (n_train, n_validation, n_test); got {n!r}.")
     counts = [check_int(k, "each count in n", low=2) for k in n]
     rng = np.random.default_rng(check_seed(seed))
-    grey = [image.mean(axis=2) / 255.0 for image in load_sample_images().images]
-    splits = []
-    for count, (top, bottom) in zip(counts, [(0.0, 0.6), (0.6, 0.8), (0.8, 1.0)]):
-        parts = []
-        for image, share in zip(grey, (count - count // 2, count // 2)):
-            first, last = int(top * len(image)), int(bottom * len(image)) - size
-            rows = rng.integers(first, last + 1, share)
-            cols = rng.integers(0, image.shape[1] - size + 1, share)
-            offsets = np.arange(size)
-            parts.append(image[(rows[:, None] + offsets)[:, :, None],
-                               (cols[:, None] + offsets)[:, None, :]])
-        splits.append(np.concatenate(parts).reshape(count, -1).astype(np.float32))
-    return Patches(*splits)
+    block, offsets = 32, np.arange(size)
+    splits = [[] for _ in counts]
+    for i, image in enumerate(load_sample_images().images):
+        grey = image.mean(axis=2) / 255.0
+        corners = np.array([(r, c) for r in range(0, len(grey) - block + 1, block)
+                            for c in range(0, grey.shape[1] - block + 1, block)])
+        dealt = np.split(rng.permutation(len(corners)),
+                         (np.cumsum([0.6, 0.2]) * len(corners)).astype(int))
+        for split, count, blocks in zip(splits, counts, dealt):
+            share = count // 2 if i else count - count // 2
+            chosen = corners[rng.choice(blocks, share)]
+            rows, cols = (chosen + rng.integers(0, block - size + 1, (share, 2))).T
+            split.append(grey[(rows[:, None] + offsets)[:, :, None],
+                              (cols[:, None] + offsets)[:, None, :]])
+    return Patches(*(np.concatenate(s).reshape(k, -1).astype(np.float32)
+                     for s, k in zip(splits, counts)))
 
 
 def _check_batch_size(batch_size) -> None:

@@ -343,18 +343,28 @@ def test_gaussian_inputs_are_checked():
         BernoulliGaussianRBM(3, 2).free_energy(np.full((2, 3), 2.0))
 
 
-def test_image_patches_are_reproducible_grey_crops_from_separate_bands():
-    patches = rbmtut.data.sample_image_patches(6, (50, 20, 30), seed=3)
-    assert [p.shape for p in patches] == [(50, 36), (20, 36), (30, 36)]
+def test_image_patches_are_reproducible_grey_crops_inside_disjoint_blocks():
+    patches = rbmtut.data.sample_image_patches(6, (60, 20, 30), seed=3)
+    assert [p.shape for p in patches] == [(60, 36), (20, 36), (30, 36)]
     assert all(p.dtype == np.float32 and p.min() >= 0 and p.max() <= 1 for p in patches)
-    again = rbmtut.data.sample_image_patches(6, (50, 20, 30), seed=3)
+    again = rbmtut.data.sample_image_patches(6, (60, 20, 30), seed=3)
     for a, b in zip(patches, again):
         np.testing.assert_array_equal(a, b)
     from sklearn.datasets import load_sample_images
     grey = load_sample_images().images[0].mean(axis=2) / 255.0
-    first = patches.test[0].reshape(6, 6)  # drawn from the bottom 20% of the rows
     windows = np.lib.stride_tricks.sliding_window_view(grey, (6, 6))
-    rows = np.nonzero(np.all(np.abs(windows - first) < 1e-6, axis=(2, 3)))[0]
-    assert len(rows) and np.all(rows >= int(0.8 * len(grey)))
+
+    def blocks(split):  # the 32 x 32 blocks the first photograph's patches lie in
+        found = set()
+        for patch in split[:len(split) - len(split) // 2]:
+            rows, cols = np.nonzero(np.all(np.abs(windows - patch.reshape(6, 6))
+                                           < 1e-6, axis=(2, 3)))
+            inside = {(r // 32, c // 32) for r, c in zip(rows, cols)
+                      if r // 32 == (r + 5) // 32 and c // 32 == (c + 5) // 32}
+            assert inside  # a crop of the photograph, inside one block
+            found |= inside
+        return found
+
+    assert not blocks(patches.train) & blocks(patches.test)
     with pytest.raises(TypeError, match="n must be"):
         rbmtut.data.sample_image_patches(6, 100)
