@@ -289,6 +289,9 @@ def train_epochs(trainer: Trainer, x, *, epochs: int, batch_size: int = 100,
 
     Returns:
         A :class:`History` of these epochs.
+
+    Raises:
+        FloatingPointError: if an epoch's loss is not finite (training diverged).
     """
     check_instance(trainer, "trainer", Trainer,
                    "Build one, e.g. rbmtut.RBMTrainer(rbm).")
@@ -321,6 +324,12 @@ def train_epochs(trainer: Trainer, x, *, epochs: int, batch_size: int = 100,
         start = time.perf_counter()
         result = np.atleast_1d(trainer.epoch(data, order).numpy())
         seconds = time.perf_counter() - start
+        if not np.all(np.isfinite(result)):  # the parameters have gone with it
+            raise FloatingPointError(
+                f"training diverged in epoch {epoch}: "
+                f"{ {n: float(v) for n, v in zip(names, result)} }. "
+                "Start again from a fresh model with a smaller learning rate "
+                "(for real-valued data, also scale or whiten the data).")
         values = {name: float(value) for name, value in zip(names, result)}
         for name, monitor in monitors.items():
             values[name] = float(monitor(model))

@@ -199,6 +199,11 @@ class Preprocessing(NamedTuple):
         x = check_matrix(x, "x", width=len(self.mean))
         return ((x - self.mean) @ self.matrix).astype(np.float32)
 
+    def invert(self, z) -> np.ndarray:
+        """The data ``x`` (n, d) whose preprocessed form is ``z``, float32."""
+        z = check_matrix(z, "z", width=len(self.mean))
+        return (np.linalg.solve(self.matrix.T, z.T).T + self.mean).astype(np.float32)
+
     @property
     def log_jacobian(self) -> float:
         """``log |det matrix|``: add it to a log-density of preprocessed data to

@@ -259,6 +259,7 @@ def test_whitening_decorrelates_and_its_jacobian_keeps_the_gaussian_density():
     z = white.apply(x)
     np.testing.assert_allclose(np.cov(z, rowvar=False, bias=True), np.eye(3), atol=1e-5)
     np.testing.assert_allclose(white.matrix, white.matrix.T, atol=1e-12)  # ZCA
+    np.testing.assert_allclose(white.invert(z), x, atol=1e-4)
     # A standard normal on z, mapped back, is the Gaussian fitted to x.
     log_p = (np.mean(np.sum(stats.norm.logpdf(z.astype(np.float64)), 1))
              + white.log_jacobian)
@@ -368,3 +369,13 @@ def test_image_patches_are_reproducible_grey_crops_inside_disjoint_blocks():
     assert not blocks(patches.train) & blocks(patches.test)
     with pytest.raises(TypeError, match="n must be"):
         rbmtut.data.sample_image_patches(6, 100)
+
+
+def test_a_diverging_run_stops_with_a_clear_error():
+    # Raw grey levels times 255 and a binary-unit learning rate: the classic
+    # Gaussian-unit failure.  The loop stops at the first non-finite epoch.
+    x = rbmtut.data.sample_image_patches(4, (2000, 2, 2), seed=0).train * 255.0
+    model = GaussianBernoulliRBM(16, 8, weight_std=0.1)
+    trainer = rbmtut.RBMTrainer(model, method="cd", learning_rate=0.1)
+    with pytest.raises(FloatingPointError, match="diverged in epoch 1"):
+        rbmtut.train_epochs(trainer, x, epochs=3, batch_size=20, progress=False)
