@@ -63,16 +63,23 @@ class StackModel(Saveable, tf.Module):
         """``[(W, b), ...]`` top-down, below the top RBM (``W``: (n_{l+1}, n_l))."""
         raise NotImplementedError
 
+    @property
+    def top_units(self) -> str:
+        """``"linear"`` if the top RBM has Gaussian hidden units, else ``"binary"``."""
+        return "linear" if isinstance(self.top, BernoulliGaussianRBM) else "binary"
+
     def layer_input(self, x, layer: int = 0, name: str = "v") -> tf.Tensor:
-        """``x`` (n, n_layer) in [0, 1], checked and cast to the stack's dtype."""
+        """``x`` (n, n_layer) in [0, 1] (any reals for linear top units), checked
+        and cast to the stack's dtype."""
         what = "visible units" if layer == 0 else f"units in layer {layer}"
-        return as_model_input(x, self.layer_sizes[layer], self.dtype,
-                              name=name, what=what)
+        linear = layer == len(self.layer_sizes) - 1 and self.top_units == "linear"
+        return as_model_input(x, self.layer_sizes[layer], self.dtype, name=name,
+                              what=what, values="real" if linear else "unit")
 
     # -- passes -----------------------------------------------------------------
     def up(self, v) -> list[tf.Tensor]:
         """Mean-field recognition pass: ``[p(h^1 | v), ..., p(h^L | .)]``,
-        each (n, n_l).
+        each (n, n_l) (linear top units: their means ``E[h^L | .]``).
 
         Layer ``l + 1`` receives the probabilities of layer ``l``.
         """
@@ -81,8 +88,8 @@ class StackModel(Saveable, tf.Module):
         return below + [self.top.hidden_probs(below[-1] if below else v)]
 
     def sample_up(self, v, *, seed: int = 0) -> list[tf.Tensor]:
-        """Sampled recognition pass: binary states ``[h^1, ..., h^L]``,
-        each (n, n_l)."""
+        """Sampled recognition pass: states ``[h^1, ..., h^L]``, each (n, n_l)
+        (binary; Gaussian draws for linear top units)."""
         rng = tf.random.Generator.from_seed(check_seed(seed))
         v = self.layer_input(v)
         below = logistic_pass(v, self.recognition_layers(), rng)[1]
@@ -267,10 +274,6 @@ class DBN(StackModel):
         """The top RBM (the undirected associative memory)."""
         return self.rbms[-1]
 
-    @property
-    def top_units(self) -> str:
-        """``"linear"`` if the top RBM has Gaussian hidden units, else ``"binary"``."""
-        return "linear" if isinstance(self.top, BernoulliGaussianRBM) else "binary"
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:

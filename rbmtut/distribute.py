@@ -282,9 +282,9 @@ class DistributedRBMTrainer(RBMTrainer):
                 "DistributedRBMTrainer must be built inside `with strategy.scope():` "
                 "of a tf.distribute strategy, together with its RBM."
             )
-        if rule.centering:
-            raise ValueError("centering runs on one device; train it without a "
-                             "strategy, or set centering=0.")
+        if rule.centering or not isinstance(rbm, BernoulliRBM):
+            what = "centering" if rule.centering else "a model with Gaussian units"
+            raise ValueError(f"{what} runs on one device; train it without a strategy.")
         check_strategy(strategy, rbm, rule.method, rule.n_chains,
                        (rule.optimizer, rule.bias_optimizer))
         return strategy

@@ -121,7 +121,7 @@ class PersistentChains(tf.Module):
     BernoulliRBM carries hidden samples the same way).
 
     Args:
-        initial: starting states (n_chains, n_visible) in [0, 1], e.g. random
+        initial: starting visible states (n_chains, n_visible), e.g. random
             binary vectors or a batch of training data.
         hidden: optional hidden sample (n_chains, n_hidden) drawn from
             ``p(h | initial)`` under the model to be sampled.

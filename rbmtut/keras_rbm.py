@@ -109,6 +109,9 @@ class RBMModel(keras.Model):
         super().__init__(name=name)
         check_instance(trainer, "trainer", RBMTrainer,
                        "Build one with rbmtut.RBMTrainer(rbm).")
+        check_instance(trainer.rbm, "trainer.rbm", BernoulliRBM,
+                       "The Keras model wraps binary RBMs; train Gaussian units "
+                       "with rbmtut.train_epochs.")
         if active_strategy() not in (None, trainer.strategy):
             raise ValueError(
                 "this model is built under a tf.distribute strategy, so Keras will "

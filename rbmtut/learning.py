@@ -226,7 +226,8 @@ class RBMTrainer(Trainer):
         return self.rbm
 
     def prepare(self, x, name: str = "x") -> tf.Tensor:
-        """Training data (N, n_visible) in [0, 1], checked and in the model's dtype."""
+        """Training data (N, n_visible) as the model's ``visible_input`` takes
+        them, checked and in the model's dtype."""
         return self.rbm.visible_input(x, name)
 
     # --- one update ---------------------------------------------------------------

@@ -155,8 +155,11 @@ class BernoulliRBM(Saveable, tf.Module):
     # -- the unit types, as the samplers of rbmtut.gibbs see them -----------------
     # Binary units: a layer's mean given the other layer is its probability,
     # and a draw is one Bernoulli sample per unit.
-    visible_mean = visible_probs
     draw_visible = draw_hidden = staticmethod(sample_bernoulli)
+
+    def visible_mean(self, h) -> tf.Tensor:
+        """``p(v = 1 | h)``: :meth:`visible_probs`."""
+        return self.visible_probs(h)
 
     @staticmethod
     def hidden_mean(hidden_logits) -> tf.Tensor:

@@ -85,6 +85,9 @@ class UntiedDBN(StackModel):
         ``G_l = W_l^T``, ``g_l = b_l``.
         """
         check_instance(dbn, "dbn", DBN)
+        if dbn.top_units != "binary":
+            raise ValueError("up-down fine-tuning needs a binary top RBM; this DBN's "
+                             "top has linear hidden units.")
         model = cls(dbn.layer_sizes, dtype=dbn.dtype, name=f"{dbn.name}_untied")
         for rbm, R, r, G, g in zip(dbn.rbms[:-1], model.recognition_weights,
                                    model.recognition_biases, model.generative_weights,
