@@ -22,7 +22,7 @@ and integrating out ``v`` the hidden free energy ``F_h(h) = -h.c - sum_i
 turn the top RBM of a stack into the real-valued code layer of Hinton &
 Salakhutdinov (2006):
 
-    E(v, h) = -v.b - h.c + |h|^2 / 2 - v W h,
+    E(v, h) = -v.b - h.c + h.h / 2 - v W h,
 
 so ``p(h | v) = N(c + v W, I)``, ``p(v_i = 1 | h) = sigmoid(b_i + (W h)_i)``
 and ``F(v) = -v.b - |c + v W|^2 / 2 - n_hidden log(2 pi) / 2``.
