@@ -23,7 +23,8 @@ order (each module imports only those above it):
   :mod:`rbmtut.regularizers`: dense autoencoders, their training, corruption
   and sparsity; :mod:`rbmtut.pca`: the linear baseline;
 - :mod:`rbmtut.dbn`, :mod:`rbmtut.pretraining`, :mod:`rbmtut.updown`: deep belief
-  nets, greedy pretraining, up-down fine-tuning;
+  nets, greedy pretraining, up-down fine-tuning; :mod:`rbmtut.dbn_likelihood`:
+  the variational bound on a DBN's log-likelihood;
 - :mod:`rbmtut.vae`: the variational autoencoder, ELBO and IWAE bounds;
 - :mod:`rbmtut.hashing`: binary codes, Hamming search, retrieval metrics, baselines;
 - :mod:`rbmtut.classifiers` and :mod:`rbmtut.features`: judging learned
@@ -39,7 +40,8 @@ benchmarks; nothing above imports it.
 
 __version__ = "0.1.0"
 
-from . import (autoencoder_training, autoencoders, classifiers, data, dbn, distribute,
+from . import (autoencoder_training, autoencoders, classifiers, data, dbn,
+               dbn_likelihood, distribute,
                exact, features, fitting, gaussian, gaussian_likelihood, gibbs,
                hashing, keras_rbm, learning,
                learning_rule, likelihood, nn, pca, plotting, pretraining, rbm,
@@ -66,7 +68,8 @@ __all__ = [
     "DBN", "fit_dbn", "UntiedDBN", "UpDownTrainer", "fit_updown",
     "Autoencoder", "fit_autoencoder", "VAE", "fit_vae", "load_mnist", "load_model",
     # modules
-    "autoencoder_training", "autoencoders", "classifiers", "data", "dbn", "distribute",
+    "autoencoder_training", "autoencoders", "classifiers", "data", "dbn",
+    "dbn_likelihood", "distribute",
     "exact", "features", "fitting", "gaussian", "gaussian_likelihood", "gibbs",
     "hashing", "keras_rbm", "learning",
     "learning_rule", "likelihood", "nn", "pca", "plotting", "pretraining", "rbm",

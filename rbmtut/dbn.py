@@ -68,13 +68,15 @@ class StackModel(Saveable, tf.Module):
         """``"linear"`` if the top RBM has Gaussian hidden units, else ``"binary"``."""
         return "linear" if isinstance(self.top, BernoulliGaussianRBM) else "binary"
 
-    def layer_input(self, x, layer: int = 0, name: str = "v") -> tf.Tensor:
-        """``x`` (n, n_layer) in [0, 1] (any reals for linear top units), checked
-        and cast to the stack's dtype."""
+    def layer_input(self, x, layer: int = 0, name: str = "v",
+                    values: str | None = None) -> tf.Tensor:
+        """``x`` (n, n_layer) in [0, 1] (any reals for linear top units; or as
+        ``values`` says), checked and cast to the stack's dtype."""
         what = "visible units" if layer == 0 else f"units in layer {layer}"
         linear = layer == len(self.layer_sizes) - 1 and self.top_units == "linear"
+        values = values or ("real" if linear else "unit")
         return as_model_input(x, self.layer_sizes[layer], self.dtype, name=name,
-                              what=what, values="real" if linear else "unit")
+                              what=what, values=values)
 
     # -- passes -----------------------------------------------------------------
     def up(self, v) -> list[tf.Tensor]:

@@ -28,7 +28,7 @@ LAYERS = [
     "rbmtut.distribute",
     "rbmtut.fitting", "rbmtut.keras_rbm", "rbmtut.regularizers", "rbmtut.autoencoders",
     "rbmtut.autoencoder_training",
-    "rbmtut.dbn", "rbmtut.pretraining", "rbmtut.updown", "rbmtut.vae",
+    "rbmtut.dbn", "rbmtut.dbn_likelihood", "rbmtut.pretraining", "rbmtut.updown", "rbmtut.vae",
     "rbmtut.hashing.codes", "rbmtut.hashing.search", "rbmtut.hashing.metrics",
     "rbmtut.hashing.baselines", "rbmtut.hashing", "rbmtut.classifiers", "rbmtut.features",
     "rbmtut",

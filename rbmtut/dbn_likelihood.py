@@ -1,0 +1,99 @@
+"""The variational lower bound on a deep belief net's log-likelihood.
+
+A DBN with layers ``v = h^0, h^1, ..., h^L`` defines ``p(v) = sum p(h^{L-1})
+prod_{l < L-1} p(h^l | h^{l+1}) ...``, where ``p(h^{L-1})`` is the top RBM's
+marginal and the lower layers are directed logistic nets.  The sum over the
+hidden layers is intractable, but for any distribution ``q`` over them::
+
+    log p(v) >= E_q[ log p*(h^{L-1}) - log Z_top
+                     + sum_{l=0}^{L-2} log p(h^l | h^{l+1})
+                     - log q(h^1, ..., h^{L-1} | v) ],
+
+with ``h^0 = v`` and ``log p*(h) = -F_top(h)``.  With ``q`` the factorial
+recognition pass of the DBN, ``q(h^{l+1} | h^l) = sigmoid(c_l + h^l W_l)``
+sampled layer by layer, this is the bound of Salakhutdinov & Murray (2008);
+``log Z_top`` comes from AIS on the top RBM (or exactly, for a small one).
+It is a bound on a *generative* model's likelihood, which a reconstruction
+score is not.  Chapter 4 (``04_stacked_pretraining``) uses it.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ._validation import check_instance, check_int, check_seed
+from .dbn import DBN
+from .nn import sample_bernoulli
+
+__all__ = ["bound_terms", "log_likelihood_bound"]
+
+
+def _log_bernoulli(states, logits) -> tf.Tensor:
+    """``sum_i log p(states_i)`` under Bernoulli units with ``logits``: (n,)."""
+    return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=states, logits=logits), axis=-1)
+
+
+def bound_terms(dbn: DBN, v, hidden) -> tf.Tensor:
+    """The bound's integrand for given hidden states, one per row: (n,).
+
+    ``log p*(h^{L-1}) + sum_l log p(h^l | h^{l+1}) - log q(h^1, ..., h^{L-1} |
+    v)``, without ``- log Z_top``.
+
+    Args:
+        dbn: the stack (binary top units).
+        v: binary data (n, n_0).
+        hidden: states ``[h^1, ..., h^{L-1}]`` of the layers below the top,
+            each (n, n_l), binary.
+
+    Returns:
+        Tensor (n,) in the DBN's dtype.
+    """
+    rbms = dbn.rbms
+    if len(hidden) != len(rbms) - 1:
+        raise ValueError(f"hidden must hold the {len(rbms) - 1} layers below the "
+                         f"top; got {len(hidden)}.")
+    layers = [dbn.layer_input(v, values="binary")] + [
+        dbn.layer_input(h, l + 1, "hidden", values="binary")
+        for l, h in enumerate(hidden)]
+    total = -dbn.top.free_energy(layers[-1])
+    for rbm, below, above in zip(rbms[:-1], layers, layers[1:]):
+        generative = tf.matmul(above, rbm.W, transpose_b=True) + rbm.b
+        recognition = tf.matmul(below, rbm.W) + rbm.c
+        total += _log_bernoulli(below, generative) - _log_bernoulli(above, recognition)
+    return total
+
+
+def log_likelihood_bound(dbn: DBN, v, log_z_top, *, n_samples: int = 10,
+                         seed: int = 0) -> tf.Tensor:
+    """Monte Carlo estimate of the variational bound on ``log p(v)``, per row.
+
+    Draws ``n_samples`` recognition passes ``h^1, ..., h^{L-1} ~ q(. | v)`` per
+    row and averages :func:`bound_terms` over them, minus ``log_z_top``.
+    The estimate is unbiased for the bound, which is at most ``log p(v)``; with
+    ``log_z_top`` from forward AIS (low on average) it errs upwards a little.
+
+    Args:
+        dbn: the stack, with a binary top RBM.
+        v: binary data (n, n_0).
+        log_z_top: ``log Z`` of the top RBM.
+        n_samples: recognition samples per row, >= 1.
+        seed: seed of the samples.
+
+    Returns:
+        Tensor (n,) of bounds, nats.
+    """
+    check_instance(dbn, "dbn", DBN)
+    if dbn.top_units != "binary":
+        raise ValueError("the bound is for DBNs with a binary top RBM.")
+    n_samples = check_int(n_samples, "n_samples", low=1)
+    rng = tf.random.Generator.from_seed(check_seed(seed))
+    v = dbn.layer_input(v, values="binary")
+    total = tf.zeros(tf.shape(v)[0], dbn.dtype)
+    for _ in range(n_samples):
+        hidden, below = [], v
+        for rbm in dbn.rbms[:-1]:
+            below = sample_bernoulli(tf.sigmoid(tf.matmul(below, rbm.W) + rbm.c), rng)
+            hidden.append(below)
+        total += bound_terms(dbn, v, hidden)
+    return total / n_samples - tf.cast(log_z_top, dbn.dtype)
