@@ -85,17 +85,19 @@ class StackModel(Saveable, tf.Module):
 
         Layer ``l + 1`` receives the probabilities of layer ``l``.
         """
-        v = self.layer_input(v)
+        v, top = self.layer_input(v), self.top
         below = logistic_pass(v, self.recognition_layers())[0]
-        return below + [self.top.hidden_probs(below[-1] if below else v)]
+        top_input = tf.matmul(below[-1] if below else v, top.W) + top.c
+        return below + [top.hidden_mean(top_input)]
 
     def sample_up(self, v, *, seed: int = 0) -> list[tf.Tensor]:
         """Sampled recognition pass: states ``[h^1, ..., h^L]``, each (n, n_l)
         (binary; Gaussian draws for linear top units)."""
         rng = tf.random.Generator.from_seed(check_seed(seed))
-        v = self.layer_input(v)
+        v, top = self.layer_input(v), self.top
         below = logistic_pass(v, self.recognition_layers(), rng)[1]
-        return below + [self.top.sample_hidden(below[-1] if below else v, rng)]
+        top_input = tf.matmul(below[-1] if below else v, top.W) + top.c
+        return below + [top.draw_hidden(top.hidden_mean(top_input), rng)]
 
     def _down_layers(self, h, from_layer):
         L = len(self.layer_sizes) - 1

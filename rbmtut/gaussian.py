@@ -42,44 +42,17 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from ._seeding import SeededFunction
-from ._validation import (as_model_input, check_bool, check_float_dtype, check_int,
-                          check_real, check_seed)
+from ._validation import as_model_input, check_bool
 from .gibbs import gibbs_chain
 from .nn import sample_bernoulli
-from .saving import Saveable
+from .rbm import RBMBase
 
 __all__ = ["GaussianBernoulliRBM", "BernoulliGaussianRBM"]
 
 
-class _TwoLayerModel(Saveable, tf.Module):
-    """Sizes, the weights and biases, copying and Gibbs generation: what both
-    Gaussian models share.  A subclass names its unit types."""
-
-    def __init__(self, n_visible, n_hidden, weight_std, seed, dtype, name):
-        super().__init__(name=name)
-        self.n_visible = check_int(n_visible, "n_visible", low=1)
-        self.n_hidden = check_int(n_hidden, "n_hidden", low=1)
-        weight_std = check_real(weight_std, "weight_std", low=0.0)
-        self.dtype = check_float_dtype(dtype)
-        init = tf.random.Generator.from_seed(check_seed(seed)).normal(
-            (self.n_visible, self.n_hidden), stddev=weight_std, dtype=self.dtype)
-        self.W = tf.Variable(init, name="W")
-        self.b = tf.Variable(tf.zeros(self.n_visible, self.dtype), name="b")
-        self.c = tf.Variable(tf.zeros(self.n_hidden, self.dtype), name="c")
-        self._sampler = SeededFunction(self.generate)
-
-    def get_config(self) -> dict:
-        """The arguments that rebuild a model of this shape (:mod:`rbmtut.saving`)."""
-        return {"n_visible": self.n_visible, "n_hidden": self.n_hidden,
-                "dtype": self.dtype.name, "name": self.name}
-
-    def copy(self):
-        """A new model with the same settings and a copy of the parameters."""
-        clone = type(self)(**self.get_config())
-        for dst, src in zip(clone.variables, self.variables):
-            dst.assign(src)
-        return clone
+class _GaussianUnitsRBM(RBMBase):
+    """The conditionals and generation both Gaussian-unit models share, written
+    through their unit types."""
 
     def hidden_probs(self, v) -> tf.Tensor:
         """The hidden layer's mean given ``v``, ``E[h | v]``: (n, n_hidden)."""
@@ -95,40 +68,17 @@ class _TwoLayerModel(Saveable, tf.Module):
 
     def energy(self, v, h) -> tf.Tensor:
         """Joint energy ``E(v, h)`` of each row: (n,)."""
-        v, h = self.visible_input(v), self.hidden_input(h)
-        if (v.shape[0] is not None and h.shape[0] is not None
-                and v.shape[0] != h.shape[0]):
-            raise ValueError(
-                f"v has {v.shape[0]} rows but h has {h.shape[0]}; pass one h per v.")
-        return self._energy(v, h)
+        return self._energy(*self.paired_input(v, h))
 
     def generate(self, start, n, k, rng):
-        """The whole generation run in tensors; :meth:`sample` calls it."""
+        """The whole generation run in tensors; :meth:`sample` calls it.  Returns
+        the last step's visible draws, not their means."""
         if start is None:
             start = self.noise(n, rng)
         return gibbs_chain(self, start, k, rng).v
 
-    def sample(self, n: int, *, seed: int = 0, k: int = 1000, start=None) -> tf.Tensor:
-        """``n`` fantasies: ``k`` block Gibbs steps from noise (or from ``start``).
 
-        Returns the last step's visible *draws* (n, n_visible), not their
-        means.  One compiled ``tf.while_loop``; the same seed gives the same
-        samples.
-        """
-        n, k = check_int(n, "n", low=1), check_int(k, "k", low=1)
-        if start is not None:
-            start = self.visible_input(start, "start")
-            if start.shape[0] != n:
-                raise ValueError(
-                    f"start has {start.shape[0]} rows but n = {n}; pass n=len(start).")
-        return self._sampler(seed, start, tf.constant(n), tf.constant(k))
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(n_visible={self.n_visible}, "
-                f"n_hidden={self.n_hidden}, dtype={self.dtype.name})")
-
-
-class GaussianBernoulliRBM(_TwoLayerModel):
+class GaussianBernoulliRBM(_GaussianUnitsRBM):
     """Real-valued (Gaussian) visible units with learned variances, binary hidden units.
 
     The energy is in the module docstring.  Parameters: ``W`` (n_visible,
@@ -254,7 +204,7 @@ class GaussianBernoulliRBM(_TwoLayerModel):
         return -tf.linalg.matvec(h, self.c) - gain - normaliser
 
 
-class BernoulliGaussianRBM(_TwoLayerModel):
+class BernoulliGaussianRBM(_GaussianUnitsRBM):
     """Binary visible units, linear (unit-variance Gaussian) hidden units.
 
     The energy is in the module docstring; parameters ``W``, ``b``, ``c`` as

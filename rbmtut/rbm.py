@@ -30,10 +30,89 @@ from .gibbs import gibbs_chain
 from .nn import sample_bernoulli
 from .saving import Saveable
 
-__all__ = ["BernoulliRBM"]
+__all__ = ["RBMBase", "BernoulliRBM"]
 
 
-class BernoulliRBM(Saveable, tf.Module):
+class RBMBase(Saveable, tf.Module):
+    """What every RBM of the package shares, whatever its unit types: the sizes,
+    the weights ``W`` (n_visible, n_hidden) and biases ``b`` (n_visible,), ``c``
+    (n_hidden,), copying, checked inputs of the energy, and seeded generation.
+
+    A subclass names its unit types (``visible_input``, ``hidden_input``,
+    means and draws, see :mod:`rbmtut.gibbs`), its energies and ``generate``.
+    """
+
+    def __init__(self, n_visible, n_hidden, weight_std, seed, dtype, name):
+        super().__init__(name=name)
+        self.n_visible = check_int(n_visible, "n_visible", low=1)
+        self.n_hidden = check_int(n_hidden, "n_hidden", low=1)
+        weight_std = check_real(weight_std, "weight_std", low=0.0)
+        self.dtype = check_float_dtype(dtype)
+        init = tf.random.Generator.from_seed(check_seed(seed)).normal(
+            (self.n_visible, self.n_hidden), stddev=weight_std, dtype=self.dtype
+        )
+        self.W = tf.Variable(init, name="W")
+        self.b = tf.Variable(tf.zeros(self.n_visible, self.dtype), name="b")
+        self.c = tf.Variable(tf.zeros(self.n_hidden, self.dtype), name="c")
+        self._sampler = SeededFunction(self.generate)
+
+    def get_config(self) -> dict:
+        """The arguments that rebuild an RBM of this shape (see
+        :mod:`rbmtut.saving`).
+        """
+        return {"n_visible": self.n_visible, "n_hidden": self.n_hidden,
+                "dtype": self.dtype.name, "name": self.name}
+
+    def copy(self):
+        """A new model with the same settings and a copy of the current parameters."""
+        clone = type(self)(**self.get_config())
+        for dst, src in zip(clone.variables, self.variables):
+            dst.assign(src)
+        return clone
+
+    def paired_input(self, v, h) -> tuple[tf.Tensor, tf.Tensor]:
+        """Checked ``v`` (n, n_visible) and ``h`` (n, n_hidden): one ``h`` per ``v``."""
+        v, h = self.visible_input(v), self.hidden_input(h)
+        if (v.shape[0] is not None and h.shape[0] is not None
+                and v.shape[0] != h.shape[0]):
+            raise ValueError(
+                f"v has {v.shape[0]} rows but h has {h.shape[0]}; pass one h per v.")
+        return v, h
+
+    def sample(self, n: int, *, seed: int = 0, k: int = 1000, start=None) -> tf.Tensor:
+        """Generate ``n`` fantasies: ``k`` block Gibbs steps from noise (or from
+        ``start``).
+
+        The whole chain is one compiled ``tf.while_loop``; the same seed gives
+        the same samples.
+
+        Args:
+            n: number of samples (equal to ``len(start)`` when given), >= 1.
+            seed: seed of the chains' noise.
+            k: Gibbs steps, >= 1.
+            start: optional visible states (n, n_visible) to start from.
+
+        Returns:
+            What :meth:`generate` gives for the last step, (n, n_visible): for
+            binary visible units the pixels' probabilities ``p(v | h)`` (draw
+            bits with :func:`rbmtut.nn.sample_bernoulli`), for Gaussian ones
+            the draws themselves.
+        """
+        n = check_int(n, "n", low=1)
+        k = check_int(k, "k", low=1)
+        if start is not None:
+            start = self.visible_input(start, "start")
+            if start.shape[0] != n:
+                raise ValueError(
+                    f"start has {start.shape[0]} rows but n = {n}; pass n=len(start).")
+        return self._sampler(seed, start, tf.constant(n), tf.constant(k))
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(n_visible={self.n_visible}, "
+                f"n_hidden={self.n_hidden}, dtype={self.dtype.name})")
+
+
+class BernoulliRBM(RBMBase):
     """A restricted Boltzmann machine with binary visible and hidden units.
 
     Parameters are raw ``tf.Variable``s so that other models can tie or
@@ -57,17 +136,7 @@ class BernoulliRBM(Saveable, tf.Module):
     def __init__(self, n_visible: int, n_hidden: int, *, weight_std: float = 0.01,
                  seed: int = 0, visible_bias=None, dtype=tf.float32,
                  name: str | None = None):
-        super().__init__(name=name)
-        self.n_visible = check_int(n_visible, "n_visible", low=1)
-        self.n_hidden = check_int(n_hidden, "n_hidden", low=1)
-        weight_std = check_real(weight_std, "weight_std", low=0.0)
-        self.dtype = check_float_dtype(dtype)
-        init = tf.random.Generator.from_seed(check_seed(seed)).normal(
-            (self.n_visible, self.n_hidden), stddev=weight_std, dtype=self.dtype
-        )
-        self.W = tf.Variable(init, name="W")
-        self.b = tf.Variable(tf.zeros(self.n_visible, self.dtype), name="b")
-        self.c = tf.Variable(tf.zeros(self.n_hidden, self.dtype), name="c")
+        super().__init__(n_visible, n_hidden, weight_std, seed, dtype, name)
         if visible_bias is not None:
             rows = (np.reshape(visible_bias, (1, -1)) if np.ndim(visible_bias) == 1
                     else visible_bias)
@@ -77,14 +146,6 @@ class BernoulliRBM(Saveable, tf.Module):
                 raise ValueError(f"visible_bias must have shape ({self.n_visible},); "
                                  f"got {np.shape(visible_bias)}.")
             self.b.assign(bias[0])
-        self._sampler = SeededFunction(self.generate)
-
-    def get_config(self) -> dict:
-        """The arguments that rebuild an RBM of this shape (see
-        :mod:`rbmtut.saving`).
-        """
-        return {"n_visible": self.n_visible, "n_hidden": self.n_hidden,
-                "dtype": self.dtype.name, "name": self.name}
 
     def init_visible_bias_from_data(self, x, *, eps: float = 1e-3) -> None:
         """Set ``b_i = log(p_i / (1 - p_i))`` from the data's pixel means.
@@ -106,14 +167,6 @@ class BernoulliRBM(Saveable, tf.Module):
     def parameters(self) -> tuple[tf.Variable, tf.Variable, tf.Variable]:
         """The trainable variables in a fixed order: ``(W, b, c)``."""
         return (self.W, self.b, self.c)
-
-    def copy(self) -> "BernoulliRBM":
-        """A new RBM with the same sizes and a copy of the current parameters."""
-        clone = BernoulliRBM(self.n_visible, self.n_hidden, dtype=self.dtype,
-                             name=self.name)
-        for dst, src in zip(clone.parameters, self.parameters):
-            dst.assign(src)
-        return clone
 
     # -- inputs ---------------------------------------------------------------
     def visible_input(self, v, name: str = "v", values: str = "unit") -> tf.Tensor:
@@ -169,11 +222,7 @@ class BernoulliRBM(Saveable, tf.Module):
     # -- energies -------------------------------------------------------------
     def energy(self, v, h) -> tf.Tensor:
         """Joint energy ``E(v, h) = -v.b - h.c - v W h`` for each row: (n,)."""
-        v, h = self.visible_input(v), self.hidden_input(h)
-        if (v.shape[0] is not None and h.shape[0] is not None
-                and v.shape[0] != h.shape[0]):
-            raise ValueError(
-                f"v has {v.shape[0]} rows but h has {h.shape[0]}; pass one h per v.")
+        v, h = self.paired_input(v, h)
         return -(
             tf.linalg.matvec(v, self.b)
             + tf.linalg.matvec(h, self.c)
@@ -218,36 +267,3 @@ class BernoulliRBM(Saveable, tf.Module):
         if start is None:
             start = self.noise(n, rng)
         return gibbs_chain(self, start, k, rng).v_probs
-
-    def sample(self, n: int, *, seed: int = 0, k: int = 1000, start=None) -> tf.Tensor:
-        """Generate ``n`` fantasies: ``k`` block Gibbs steps from noise (or from
-        ``start``).
-
-        The whole chain is one compiled ``tf.while_loop``; the same seed gives
-        the same samples.
-
-        Args:
-            n: number of samples (equal to ``len(start)`` when given), >= 1.
-            seed: seed of the chains' noise.
-            k: Gibbs steps, >= 1.
-            start: optional visible states (n, n_visible) in [0, 1] to start from.
-
-        Returns:
-            ``p(v | h)`` of the last step, (n, n_visible): the pixels'
-            probabilities (draw bits with :func:`rbmtut.nn.sample_bernoulli`).
-        """
-        n = check_int(n, "n", low=1)
-        k = check_int(k, "k", low=1)
-        if start is not None:
-            start = self.visible_input(start, "start")
-            if start.shape[0] != n:
-                raise ValueError(
-                    f"start has {start.shape[0]} rows but n = {n}; pass n=len(start).")
-        return self._sampler(seed, start, tf.constant(n), tf.constant(k))
-
-    def __repr__(self) -> str:
-        return (
-            f"BernoulliRBM(n_visible={self.n_visible}, n_hidden={self.n_hidden}, "
-            f"dtype={self.dtype.name})"
-        )
-
