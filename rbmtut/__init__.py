@@ -24,7 +24,8 @@ order (each module imports only those above it):
   and sparsity; :mod:`rbmtut.pca`: the linear baseline;
 - :mod:`rbmtut.dbn`, :mod:`rbmtut.pretraining`, :mod:`rbmtut.updown`: deep belief
   nets, greedy pretraining, up-down fine-tuning; :mod:`rbmtut.dbn_likelihood`:
-  the variational bound on a DBN's log-likelihood;
+  the variational bound on a DBN's log-likelihood; :mod:`rbmtut.labelled_rbm`
+  and :mod:`rbmtut.labelled_dbn`: the DBN with softmax label units;
 - :mod:`rbmtut.vae`: the variational autoencoder, ELBO and IWAE bounds;
 - :mod:`rbmtut.hashing`: binary codes, Hamming search, retrieval metrics, baselines;
 - :mod:`rbmtut.classifiers` and :mod:`rbmtut.features`: judging learned
@@ -43,7 +44,7 @@ __version__ = "0.1.0"
 from . import (autoencoder_training, autoencoders, classifiers, data, dbn,
                dbn_likelihood, distribute,
                exact, features, fitting, gaussian, gaussian_likelihood, gibbs,
-               hashing, keras_rbm, learning,
+               hashing, keras_rbm, labelled_dbn, labelled_rbm, learning,
                learning_rule, likelihood, nn, pca, plotting, pretraining, rbm,
                regularizers, saving, updown, vae)
 from ._loop import History, train_epochs
@@ -53,6 +54,8 @@ from .data import load_mnist
 from .dbn import DBN
 from .fitting import fit_rbm
 from .gaussian import BernoulliGaussianRBM, GaussianBernoulliRBM
+from .labelled_dbn import LabelledDBN
+from .labelled_rbm import LabelledRBM
 from .learning import RBMTrainer
 from .learning_rule import LearningRule
 from .pretraining import fit_dbn
@@ -63,15 +66,15 @@ from .vae import VAE, fit_vae
 
 __all__ = [
     # models and how they learn
-    "BernoulliRBM", "GaussianBernoulliRBM", "BernoulliGaussianRBM",
+    "BernoulliRBM", "GaussianBernoulliRBM", "BernoulliGaussianRBM", "LabelledRBM",
     "LearningRule", "RBMTrainer", "fit_rbm", "train_epochs", "History",
-    "DBN", "fit_dbn", "UntiedDBN", "UpDownTrainer", "fit_updown",
+    "DBN", "fit_dbn", "UntiedDBN", "UpDownTrainer", "fit_updown", "LabelledDBN",
     "Autoencoder", "fit_autoencoder", "VAE", "fit_vae", "load_mnist", "load_model",
     # modules
     "autoencoder_training", "autoencoders", "classifiers", "data", "dbn",
     "dbn_likelihood", "distribute",
     "exact", "features", "fitting", "gaussian", "gaussian_likelihood", "gibbs",
-    "hashing", "keras_rbm", "learning",
+    "hashing", "keras_rbm", "labelled_dbn", "labelled_rbm", "learning",
     "learning_rule", "likelihood", "nn", "pca", "plotting", "pretraining", "rbm",
     "regularizers", "saving", "updown", "vae",
 ]

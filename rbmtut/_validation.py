@@ -21,7 +21,7 @@ import tensorflow as tf
 __all__ = [
     "MAX_SEED", "check_int", "check_seed", "check_real", "check_bool", "check_choice",
     "check_instance", "check_callable", "check_float_dtype", "check_matrix",
-    "as_model_input",
+    "as_model_input", "check_no_label_units",
 ]
 
 #: Seeds are non-negative and fit in a signed 64-bit integer (TensorFlow's seed type).
@@ -109,6 +109,16 @@ def check_instance(value, name: str, types, hint: str = "", *, what: str | None 
                         f"got {type(value).__name__}."
                         + (f" {hint}" if hint else ""))
     return value
+
+
+def check_no_label_units(rbm, what: str) -> None:
+    """Refuse an RBM with softmax label units (:class:`rbmtut.labelled_rbm.LabelledRBM`)
+    where ``what`` treats every visible unit as an independent bit."""
+    n_labels = getattr(rbm, "n_labels", 0)
+    if n_labels:
+        raise TypeError(f"{what} treats every visible unit as an independent bit; "
+                        f"this RBM has {n_labels} softmax label units. Use its "
+                        "label_probabilities, settle and sample_features instead.")
 
 
 def check_callable(value, name: str, signature: str):

@@ -24,11 +24,11 @@ import tensorflow as tf
 from ._loop import derive_seeds
 from ._seeding import SeededFunction
 from ._validation import (as_model_input, check_choice, check_float_dtype, check_int,
-                          check_real, check_seed)
+                          check_no_label_units, check_real, check_seed)
 from .autoencoders import Autoencoder
 from .gaussian import BernoulliGaussianRBM
 from .gibbs import gibbs_chain
-from .nn import bernoulli_cross_entropy, logistic_pass, sample_bernoulli
+from .nn import bernoulli_cross_entropy, logistic_pass
 from .rbm import BernoulliRBM
 from .saving import Saveable
 
@@ -99,13 +99,23 @@ class StackModel(Saveable, tf.Module):
         top_input = tf.matmul(below[-1] if below else v, top.W) + top.c
         return below + [top.draw_hidden(top.hidden_mean(top_input), rng)]
 
+    def top_generative_layer(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(W^T, b)`` of the top RBM restricted to the penultimate layer's units:
+        ``p(h^{L-1} = 1 | h^L) = sigmoid(b + h^L W^T)``, (n_L, n_{L-1}) and
+        (n_{L-1},).  (A labelled top RBM's label units, the last columns of
+        its visible side, are left out.)"""
+        n_pen, top = self.layer_sizes[-2], self.top
+        if top.n_visible == n_pen:
+            return tf.transpose(top.W), top.b
+        return tf.transpose(top.W[:n_pen]), top.b[:n_pen]
+
     def _down_layers(self, h, from_layer):
         L = len(self.layer_sizes) - 1
         layer = (L - 1 if from_layer is None
                  else check_int(from_layer, "from_layer", low=0, high=L))
         generative = self.generative_layers()
         if layer == L:
-            generative = [(tf.transpose(self.top.W), self.top.b)] + generative
+            generative = [self.top_generative_layer()] + generative
         else:
             generative = generative[len(generative) - layer:]
         return self.layer_input(h, layer, "h"), generative
@@ -149,9 +159,9 @@ class StackModel(Saveable, tf.Module):
         Returns:
             Scalar tensor.
         """
-        v, top = self.layer_input(v), self.top
+        v = self.layer_input(v)
         code = self.up(v)[-1]
-        layers = [(tf.transpose(top.W), top.b)] + self.generative_layers()
+        layers = [self.top_generative_layer()] + self.generative_layers()
         h = logistic_pass(code, layers[:-1])[0][-1] if len(layers) > 1 else code
         W, bias = layers[-1]  # the pixels' logits directly: no log(0)
         return bernoulli_cross_entropy(v, tf.matmul(h, W) + bias)
@@ -163,19 +173,19 @@ class StackModel(Saveable, tf.Module):
 
         ``n`` and ``k`` are scalar int tensors; ``rng`` supplies every random number.
         """
-        top = self.top
-        if start is None:  # noise: every penultimate unit on with probability 1/2
-            pen = sample_bernoulli(tf.fill(tf.stack([n, top.n_visible]),
-                                           tf.constant(0.5, top.dtype)), rng)
+        top, n_pen = self.top, self.layer_sizes[-2]
+        if start is None:  # the top RBM's noise: each penultimate unit on w.p. 1/2
+            pen = top.noise(n, rng)
         else:  # the mean-field up-pass of the given data
             pen = start
             if self.recognition_layers():
                 pen = logistic_pass(start, self.recognition_layers())[0][-1]
         chain = gibbs_chain(top, pen, k, rng)
         if not self.generative_layers():
-            return chain.v_probs
+            return chain.v_probs[:, :n_pen]
         # An ancestral pass: sample every hidden layer, keep the pixels' probabilities.
-        return logistic_pass(chain.v, self.generative_layers(), rng,
+        # (Label units of a labelled top, the last columns, do not go down.)
+        return logistic_pass(chain.v[:, :n_pen], self.generative_layers(), rng,
                              sample_last=False)[0][-1]
 
     def sample(self, n: int, *, seed: int = 0, k: int = 1000, start=None,
@@ -244,6 +254,8 @@ class DBN(StackModel):
         if (layers and all(isinstance(x, BernoulliRBM) for x in layers[:-1])
                 and isinstance(layers[-1], (BernoulliRBM, BernoulliGaussianRBM))):
             rbms = layers
+            for rbm in rbms:
+                check_no_label_units(rbm, "a DBN (use rbmtut.labelled_dbn.LabelledDBN)")
             for i, (below, above) in enumerate(zip(rbms, rbms[1:])):
                 if below.n_hidden != above.n_visible:
                     raise ValueError(

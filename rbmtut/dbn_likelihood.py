@@ -22,8 +22,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ._validation import check_instance, check_int, check_seed
-from .dbn import DBN
-from .nn import sample_bernoulli
+from .dbn import StackModel
+from .nn import logistic_pass
 
 __all__ = ["bound_terms", "log_likelihood_bound"]
 
@@ -34,14 +34,16 @@ def _log_bernoulli(states, logits) -> tf.Tensor:
         labels=states, logits=logits), axis=-1)
 
 
-def bound_terms(dbn: DBN, v, hidden) -> tf.Tensor:
+def bound_terms(dbn: StackModel, v, hidden) -> tf.Tensor:
     """The bound's integrand for given hidden states, one per row: (n,).
 
     ``log p*(h^{L-1}) + sum_l log p(h^l | h^{l+1}) - log q(h^1, ..., h^{L-1} |
     v)``, without ``- log Z_top``.
 
     Args:
-        dbn: the stack (binary top units).
+        dbn: the stack (binary top units): a :class:`~rbmtut.dbn.DBN`, or an
+            :class:`~rbmtut.updown.UntiedDBN` (generative weights for ``p``,
+            recognition weights for ``q``).
         v: binary data (n, n_0).
         hidden: states ``[h^1, ..., h^{L-1}]`` of the layers below the top,
             each (n, n_l), binary.
@@ -49,22 +51,23 @@ def bound_terms(dbn: DBN, v, hidden) -> tf.Tensor:
     Returns:
         Tensor (n,) in the DBN's dtype.
     """
-    rbms = dbn.rbms
-    if len(hidden) != len(rbms) - 1:
-        raise ValueError(f"hidden must hold the {len(rbms) - 1} layers below the "
+    recognition = dbn.recognition_layers()
+    generative = dbn.generative_layers()[::-1]  # bottom-up, like recognition
+    if len(hidden) != len(recognition):
+        raise ValueError(f"hidden must hold the {len(recognition)} layers below the "
                          f"top; got {len(hidden)}.")
     layers = [dbn.layer_input(v, values="binary")] + [
         dbn.layer_input(h, l + 1, "hidden", values="binary")
         for l, h in enumerate(hidden)]
     total = -dbn.top.free_energy(layers[-1])
-    for rbm, below, above in zip(rbms[:-1], layers, layers[1:]):
-        generative = tf.matmul(above, rbm.W, transpose_b=True) + rbm.b
-        recognition = tf.matmul(below, rbm.W) + rbm.c
-        total += _log_bernoulli(below, generative) - _log_bernoulli(above, recognition)
+    for (R, r), (G, g), below, above in zip(recognition, generative, layers,
+                                            layers[1:]):
+        total += (_log_bernoulli(below, tf.matmul(above, G) + g)
+                  - _log_bernoulli(above, tf.matmul(below, R) + r))
     return total
 
 
-def log_likelihood_bound(dbn: DBN, v, log_z_top, *, n_samples: int = 10,
+def log_likelihood_bound(dbn: StackModel, v, log_z_top, *, n_samples: int = 10,
                          seed: int = 0) -> tf.Tensor:
     """Monte Carlo estimate of the variational bound on ``log p(v)``, per row.
 
@@ -74,7 +77,7 @@ def log_likelihood_bound(dbn: DBN, v, log_z_top, *, n_samples: int = 10,
     ``log_z_top`` from forward AIS (low on average) it errs upwards a little.
 
     Args:
-        dbn: the stack, with a binary top RBM.
+        dbn: the stack, with a binary top RBM (tied or untied).
         v: binary data (n, n_0).
         log_z_top: ``log Z`` of the top RBM.
         n_samples: recognition samples per row, >= 1.
@@ -83,17 +86,17 @@ def log_likelihood_bound(dbn: DBN, v, log_z_top, *, n_samples: int = 10,
     Returns:
         Tensor (n,) of bounds, nats.
     """
-    check_instance(dbn, "dbn", DBN)
-    if dbn.top_units != "binary":
-        raise ValueError("the bound is for DBNs with a binary top RBM.")
+    check_instance(dbn, "dbn", StackModel,
+                   "Pass a DBN, or an UntiedDBN after up-down fine-tuning.",
+                   what="DBN")
+    if dbn.top_units != "binary" or dbn.top.n_visible != dbn.layer_sizes[-2]:
+        raise ValueError("the bound is for stacks whose top RBM has binary units "
+                         "only (no linear top units, no label units).")
     n_samples = check_int(n_samples, "n_samples", low=1)
     rng = tf.random.Generator.from_seed(check_seed(seed))
     v = dbn.layer_input(v, values="binary")
     total = tf.zeros(tf.shape(v)[0], dbn.dtype)
     for _ in range(n_samples):
-        hidden, below = [], v
-        for rbm in dbn.rbms[:-1]:
-            below = sample_bernoulli(tf.sigmoid(tf.matmul(below, rbm.W) + rbm.c), rng)
-            hidden.append(below)
+        hidden = logistic_pass(v, dbn.recognition_layers(), rng)[1]
         total += bound_terms(dbn, v, hidden)
     return total / n_samples - tf.cast(log_z_top, dbn.dtype)

@@ -280,10 +280,10 @@ class DistributedRBMTrainer(RBMTrainer):
         if strategy is None:
             raise ValueError(
                 "DistributedRBMTrainer must be built inside `with strategy.scope():` "
-                "of a tf.distribute strategy, together with its RBM."
-            )
-        if rule.centering or not isinstance(rbm, BernoulliRBM):
-            what = "centering" if rule.centering else "a model with Gaussian units"
+                "of a tf.distribute strategy, together with its RBM.")
+        if rule.centering or not isinstance(rbm, BernoulliRBM) or rbm.n_labels:
+            what = ("centering" if rule.centering else "a model with label units"
+                    if isinstance(rbm, BernoulliRBM) else "a model with Gaussian units")
             raise ValueError(f"{what} runs on one device; train it without a strategy.")
         check_strategy(strategy, rbm, rule.method, rule.n_chains,
                        (rule.optimizer, rule.bias_optimizer))

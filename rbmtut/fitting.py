@@ -229,7 +229,8 @@ def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *,
             (None): :func:`default_monitors` of ``validation_data`` (keys
             ``validation_reconstruction``, ``validation_pseudo_log_likelihood``)
             or, without it, of the first training rows (keys ``training_...``:
-            not held out).  ``{}`` turns monitoring off.
+            not held out); none for an RBM with label units.  ``{}`` turns
+            monitoring off.
         callback: ``f(epoch, rbm, values)`` after each epoch.
         progress: show a progress bar over the epochs.
         compile: compile the updates (same numbers, faster).
@@ -246,6 +247,8 @@ def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *,
     rule = LearningRule.build(rule, **rule_fields)
     if rule.method in PERSISTENT_METHODS and rule.n_chains is None:
         rule = LearningRule.build(rule, n_chains=batch_size)
+    if monitors is None and rbm.n_labels:  # the default monitors score bits
+        monitors = {}
     if monitors is None:
         if validation_data is not None:
             held_out = rbm.visible_input(validation_data, "validation_data").numpy()

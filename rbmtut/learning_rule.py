@@ -17,7 +17,8 @@ from typing import Callable
 
 import keras
 
-from ._validation import check_choice, check_instance, check_int, check_real
+from ._validation import (check_choice, check_instance, check_int, check_no_label_units,
+                          check_real)
 from .exact import MAX_EXACT_UNITS
 from .gaussian import BernoulliGaussianRBM, GaussianBernoulliRBM
 from .rbm import BernoulliRBM
@@ -151,6 +152,8 @@ class LearningRule:
 
     def for_model(self, rbm) -> LearningRule:
         """This rule, checked against ``rbm``'s sizes and unit types."""
+        if self.method in ("pt", "fpcd"):
+            check_no_label_units(rbm, f"method={self.method!r}")
         if not isinstance(rbm, BernoulliRBM) and (self.method not in ("cd", "pcd")
                                                   or self.centering):
             raise ValueError(

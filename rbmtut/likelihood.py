@@ -18,26 +18,17 @@ import tensorflow as tf
 
 from ._seeding import SeededFunction
 from ._validation import (as_model_input, check_bool, check_choice, check_int,
-                          check_real, check_seed)
+                          check_no_label_units, check_real, check_seed)
 from .nn import bernoulli_cross_entropy, sample_bernoulli
 
 if TYPE_CHECKING:
     from .rbm import BernoulliRBM
 
 __all__ = [
-    "reconstruction_cross_entropy",
-    "log_conditionals",
-    "pseudo_log_likelihood",
-    "effective_sample_size",
-    "weight_statistics",
-    "AISResult",
-    "ais_schedule",
-    "base_rate_bias",
-    "annealing_path",
-    "annealed_log_weights",
-    "ais_log_weights",
-    "ais_log_partition",
-    "log_likelihood",
+    "reconstruction_cross_entropy", "log_conditionals", "pseudo_log_likelihood",
+    "effective_sample_size", "weight_statistics", "AISResult", "ais_schedule",
+    "base_rate_bias", "annealing_path", "annealed_log_weights", "ais_log_weights",
+    "ais_log_partition", "log_likelihood",
 ]
 
 
@@ -57,6 +48,7 @@ def reconstruction_cross_entropy(rbm: BernoulliRBM, v) -> tf.Tensor:
 
     Returns a scalar tensor.
     """
+    check_no_label_units(rbm, "the reconstruction cross-entropy")
     v = rbm.visible_input(v)
     return bernoulli_cross_entropy(v, rbm.visible_logits(rbm.hidden_probs(v)))
 
@@ -98,6 +90,7 @@ def pseudo_log_likelihood(rbm: BernoulliRBM, v, *, stochastic: bool = False,
 
     Returns a scalar tensor.
     """
+    check_no_label_units(rbm, "the pseudo-likelihood")
     v = rbm.visible_input(v, values="binary")
     stochastic = check_bool(stochastic, "stochastic")
     batch_size = check_int(batch_size, "batch_size", low=1)
@@ -247,6 +240,7 @@ def annealing_path(rbm: BernoulliRBM, betas=None, base_bias=None):
     Returns ``betas`` (float64), ``b_A`` (the model's dtype) and ``log Z_A =
     sum_i softplus(b_A,i) + n_hidden log 2``.
     """
+    check_no_label_units(rbm, "the annealing path (AIS, RAISE)")
     betas = ais_schedule() if betas is None else np.asarray(betas, dtype=np.float64)
     if (betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1
             or np.any(np.diff(betas) <= 0)):

@@ -133,6 +133,10 @@ class BernoulliRBM(RBMBase):
     Train it with :func:`rbmtut.fit_rbm`; save it with :meth:`save`.
     """
 
+    #: Softmax label units at the end of the visible layer: none here (see
+    #: :class:`rbmtut.labelled_rbm.LabelledRBM`).
+    n_labels = 0
+
     def __init__(self, n_visible: int, n_hidden: int, *, weight_std: float = 0.01,
                  seed: int = 0, visible_bias=None, dtype=tf.float32,
                  name: str | None = None):

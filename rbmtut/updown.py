@@ -107,6 +107,10 @@ class UntiedDBN(StackModel):
         return {"layer_sizes": list(self.layer_sizes), "dtype": self.dtype.name,
                 "name": self.name}
 
+    def training_input(self, x, name: str = "x"):
+        """Training data for up-down, checked: digits (N, n_0) in [0, 1]."""
+        return self.layer_input(x, name=name)
+
     def recognition_layers(self) -> list:
         """``[(R_l, r_l)]`` bottom-up."""
         return list(zip(self.recognition_weights, self.recognition_biases))
@@ -131,6 +135,8 @@ class UpDownStep(NamedTuple):
             ``negative_pen`` (``sleep[L-1]``), with visible probabilities ``p^0``.
         reconstruction: mean cross-entropy (nats per example) of the data
             under the generative prediction from ``s^1``: a diagnostic.
+        negative_labels: with a labelled top RBM, the label units at the
+            chain's end, (n, n_labels); otherwise None.
     """
 
     wake: list
@@ -139,6 +145,7 @@ class UpDownStep(NamedTuple):
     negative_top: tf.Tensor
     sleep: list
     reconstruction: tf.Tensor
+    negative_labels: tf.Tensor | None = None
 
 
 class UpDownTrainer(Trainer):
@@ -176,12 +183,16 @@ class UpDownTrainer(Trainer):
         """The stack being fine-tuned."""
         return self.untied
 
-    def prepare(self, x, name: str = "x") -> tf.Tensor:
-        """Training data (N, n_0) in [0, 1]."""
-        return self.untied.layer_input(x, name=name)
+    def prepare(self, x, name: str = "x"):
+        """Training data (N, n_0) in [0, 1]; for a labelled stack the pair
+        ``(digits, labels)`` (see :meth:`UntiedDBN.training_input`)."""
+        return self.untied.training_input(x, name=name)
 
-    def update(self, v) -> UpDownStep:
-        """One up-down update on the batch ``v`` (n, n_0); returns its states."""
+    def update(self, batch) -> UpDownStep:
+        """One up-down update on the batch ``v`` (n, n_0), or ``(v, labels)``
+        with one-hot labels (n, n_labels) for a labelled top RBM; returns its
+        states."""
+        v, labels = batch if isinstance(batch, tuple) else (batch, None)
         model, rng = self.untied, self.rng
         top, eps = self.untied.top, self.learning_rate
         # Batch means as products with 1/n, so eager and compiled runs round alike.
@@ -196,11 +207,16 @@ class UpDownTrainer(Trainer):
         wake_logits = [tf.matmul(wake[l + 1], G[l]) + g[l] for l in range(n_lower)]
         wake_errors = [wake[l] - tf.sigmoid(wake_logits[l]) for l in range(n_lower)]
 
-        # Top RBM: CD-k from the wake state of the penultimate layer.
-        pen = wake[-1]
+        # Top RBM: CD-k from the wake state of the penultimate layer (with the
+        # labels beside it: they are clamped in the positive phase, free in the
+        # chain, as in Hinton et al. 2006, appendix B).
+        pen = wake[-1] if labels is None else tf.concat([wake[-1], labels], axis=1)
         wake_top = top.sample_hidden(pen, rng)
         neg_pen = gibbs_chain(top, pen, self.k, rng, h0=wake_top).v
         neg_top = top.sample_hidden(neg_pen, rng)
+        neg_labels = None
+        if labels is not None:
+            neg_pen, neg_labels = neg_pen[:, :-top.n_labels], neg_pen[:, -top.n_labels:]
 
         # Sleep phase: from the chain's end, sample top-down with the generative
         # weights (visible units as probabilities); recognition predicts upwards.
@@ -218,24 +234,26 @@ class UpDownTrainer(Trainer):
             R[l].assign_add(
                 eps * inv_n * tf.matmul(sleep[l], sleep_errors[l], transpose_a=True))
             r[l].assign_add(eps * tf.reduce_mean(sleep_errors[l], axis=0))
+        neg_visible = (neg_pen if labels is None
+                       else tf.concat([neg_pen, neg_labels], axis=1))
         top.W.assign_add(
             eps * inv_n * (tf.matmul(pen, wake_top, transpose_a=True)
-                           - tf.matmul(neg_pen, neg_top, transpose_a=True)))
-        top.b.assign_add(eps * tf.reduce_mean(pen - neg_pen, axis=0))
+                           - tf.matmul(neg_visible, neg_top, transpose_a=True)))
+        top.b.assign_add(eps * tf.reduce_mean(pen - neg_visible, axis=0))
         top.c.assign_add(eps * tf.reduce_mean(wake_top - neg_top, axis=0))
 
         return UpDownStep(wake, wake_top, neg_pen, neg_top, sleep,
-                          bernoulli_cross_entropy(v, wake_logits[0]))
+                          bernoulli_cross_entropy(v, wake_logits[0]), neg_labels)
 
-    def update_step(self, v) -> tf.Tensor:
+    def update_step(self, batch) -> tf.Tensor:
         """:meth:`update`'s reconstruction diagnostic."""
-        return self.update(v).reconstruction
+        return self.update(batch).reconstruction
 
-    def step(self, v) -> UpDownStep:
-        """One up-down update on the batch ``v`` (n, n_0) in [0, 1];
-        returns its states.
+    def step(self, batch) -> UpDownStep:
+        """One up-down update on the batch (digits (n, n_0) in [0, 1], or
+        ``(digits, labels)`` for a labelled stack); returns its states.
         """
-        return self.compiled_update(self.prepare(v, "v"))
+        return self.compiled_update(self.prepare(batch, "batch"))
 
 
 def fit_updown(model: UntiedDBN, x, *, epochs: int = 1, batch_size: int = 100,

@@ -22,13 +22,13 @@ PACKAGE = ROOT / "rbmtut"
 #: Every core module, lowest first.  A module may import only modules listed before it.
 LAYERS = [
     "rbmtut._data", "rbmtut._validation", "rbmtut._loop", "rbmtut._seeding", "rbmtut.saving", "rbmtut.nn", "rbmtut._mnist_files",
-    "rbmtut.data", "rbmtut.plotting", "rbmtut.pca", "rbmtut.gibbs", "rbmtut.rbm", "rbmtut.gaussian", "rbmtut.exact",
+    "rbmtut.data", "rbmtut.plotting", "rbmtut.pca", "rbmtut.gibbs", "rbmtut.rbm", "rbmtut.labelled_rbm", "rbmtut.gaussian", "rbmtut.exact",
     "rbmtut.tempering", "rbmtut.centering", "rbmtut.fast_weights",
     "rbmtut.learning_rule", "rbmtut.learning", "rbmtut.likelihood", "rbmtut.gaussian_likelihood", "rbmtut.conservative",
     "rbmtut.distribute",
     "rbmtut.fitting", "rbmtut.keras_rbm", "rbmtut.regularizers", "rbmtut.autoencoders",
     "rbmtut.autoencoder_training",
-    "rbmtut.dbn", "rbmtut.dbn_likelihood", "rbmtut.pretraining", "rbmtut.updown", "rbmtut.vae",
+    "rbmtut.dbn", "rbmtut.dbn_likelihood", "rbmtut.pretraining", "rbmtut.updown", "rbmtut.labelled_dbn", "rbmtut.vae",
     "rbmtut.hashing.codes", "rbmtut.hashing.search", "rbmtut.hashing.metrics",
     "rbmtut.hashing.baselines", "rbmtut.hashing", "rbmtut.classifiers", "rbmtut.features",
     "rbmtut",
