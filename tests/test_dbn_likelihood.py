@@ -95,3 +95,32 @@ def test_bad_inputs_are_refused():
         dbn_likelihood.bound_terms(dbn, np.zeros((2, 4)), [])
     with pytest.raises(TypeError, match="DBN"):
         dbn_likelihood.log_likelihood_bound("stack", np.zeros((2, 4)), 0.0)
+
+
+def test_an_untied_stack_uses_generative_weights_for_p_and_recognition_for_q():
+    from rbmtut.updown import UntiedDBN
+
+    dbn = random_dbn([5, 3, 2], seed=4)
+    untied = UntiedDBN.from_dbn(dbn)
+    v = states(5)
+    h = [np.tile(states(3)[5], (len(v), 1))]
+    np.testing.assert_allclose(dbn_likelihood.bound_terms(untied, v, h).numpy(),
+                               dbn_likelihood.bound_terms(dbn, v, h).numpy(),
+                               atol=1e-12)  # untied from a DBN: the same stack
+    rng = np.random.default_rng(5)
+    G, g = untied.generative_weights[0], untied.generative_biases[0]
+    R, r = untied.recognition_weights[0], untied.recognition_biases[0]
+    for p in (G, g, R, r):
+        p.assign(rng.normal(0, 1, p.shape))
+    log_z = float(exact.exact_log_partition(untied.top))
+    h1 = states(3)
+    log_p_h1 = -untied.top.free_energy(h1).numpy() - log_z
+    log_p_v_h1 = np.array([log_bernoulli(v, sigmoid(g.numpy() + h @ G.numpy()))
+                           for h in h1]).T
+    q = np.array([log_bernoulli(h, sigmoid(r.numpy() + v @ R.numpy())) for h in h1]).T
+    bound = np.sum(np.exp(q) * (log_p_h1[None] + log_p_v_h1 - q), axis=1)
+    terms = np.stack([dbn_likelihood.bound_terms(untied, v, [np.tile(h, (len(v), 1))])
+                      .numpy() for h in h1], axis=1)
+    np.testing.assert_allclose((np.exp(q) * terms).sum(1) - log_z, bound, atol=1e-10)
+    log_p_v = np.logaddexp.reduce(log_p_h1[None] + log_p_v_h1, axis=1)
+    assert np.all(bound <= log_p_v + 1e-12)
