@@ -29,14 +29,15 @@ LAYERS = [
     "rbmtut.fitting", "rbmtut.keras_rbm", "rbmtut.regularizers", "rbmtut.autoencoders",
     "rbmtut.autoencoder_training",
     "rbmtut.dbn", "rbmtut.dbn_likelihood", "rbmtut.pretraining", "rbmtut.updown", "rbmtut.labelled_dbn", "rbmtut.vae",
-    "rbmtut.hashing.codes", "rbmtut.hashing.search", "rbmtut.hashing.metrics",
+    "rbmtut.hashing.codes", "rbmtut.hashing.search", "rbmtut.hashing.reranking",
+    "rbmtut.hashing.metrics",
     "rbmtut.hashing.baselines", "rbmtut.hashing", "rbmtut.classifiers", "rbmtut.features",
     "rbmtut",
 ]
 #: The book's plumbing: it may import anything in the core, and the core never imports it.
 BOOK = ["rbmtut.book", "rbmtut.book.timing", "rbmtut.book.floors", "rbmtut.book.benchmarks",
         "rbmtut.book.inference_benchmarks", "rbmtut.book.environments", "rbmtut.book.tables",
-        "rbmtut.book.scaling", "rbmtut.book.projection"]
+        "rbmtut.book.scaling", "rbmtut.book.projection", "rbmtut.book.diagrams"]
 MAX_LINES = 350
 
 
