@@ -10,11 +10,12 @@ hidden layers is intractable, but for any distribution ``q`` over them::
                      - log q(h^1, ..., h^{L-1} | v) ],
 
 with ``h^0 = v`` and ``log p*(h) = -F_top(h)``.  With ``q`` the factorial
-recognition pass of the DBN, ``q(h^{l+1} | h^l) = sigmoid(c_l + h^l W_l)``
-sampled layer by layer, this is the bound of Salakhutdinov & Murray (2008);
-``log Z_top`` comes from AIS on the top RBM (or exactly, for a small one).
-It is a bound on a *generative* model's likelihood, which a reconstruction
-score is not.  Chapter 4 (``04_stacked_pretraining``) uses it.
+recognition pass, ``q(h^{l+1} | h^l) = sigmoid(r_l + h^l R_l)`` sampled layer
+by layer (``R_l = W_l``, ``r_l = c_l`` for a tied DBN) and ``p`` the generative
+layers (``W_l^T``, ``b_l`` when tied), this is the bound of Salakhutdinov &
+Murray (2008); ``log Z_top`` comes from AIS on the top RBM (or exactly, for a
+small one).  It is a bound on a *generative* model's likelihood, which a
+reconstruction score is not.  Chapter 4 (``04_stacked_pretraining``) uses it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ def _log_bernoulli(states, logits) -> tf.Tensor:
         labels=states, logits=logits), axis=-1)
 
 
+def _check_stack(dbn) -> None:
+    check_instance(dbn, "dbn", StackModel,
+                   "Pass a DBN, or an UntiedDBN after up-down fine-tuning.",
+                   what="DBN")
+    if dbn.top_units != "binary" or dbn.top.n_visible != dbn.layer_sizes[-2]:
+        raise ValueError("the bound is for stacks whose top RBM has binary units "
+                         "only (no linear top units, no label units).")
+
+
 def bound_terms(dbn: StackModel, v, hidden) -> tf.Tensor:
     """The bound's integrand for given hidden states, one per row: (n,).
 
@@ -51,6 +61,7 @@ def bound_terms(dbn: StackModel, v, hidden) -> tf.Tensor:
     Returns:
         Tensor (n,) in the DBN's dtype.
     """
+    _check_stack(dbn)
     recognition = dbn.recognition_layers()
     generative = dbn.generative_layers()[::-1]  # bottom-up, like recognition
     if len(hidden) != len(recognition):
@@ -86,12 +97,7 @@ def log_likelihood_bound(dbn: StackModel, v, log_z_top, *, n_samples: int = 10,
     Returns:
         Tensor (n,) of bounds, nats.
     """
-    check_instance(dbn, "dbn", StackModel,
-                   "Pass a DBN, or an UntiedDBN after up-down fine-tuning.",
-                   what="DBN")
-    if dbn.top_units != "binary" or dbn.top.n_visible != dbn.layer_sizes[-2]:
-        raise ValueError("the bound is for stacks whose top RBM has binary units "
-                         "only (no linear top units, no label units).")
+    _check_stack(dbn)
     n_samples = check_int(n_samples, "n_samples", low=1)
     rng = tf.random.Generator.from_seed(check_seed(seed))
     v = dbn.layer_input(v, values="binary")

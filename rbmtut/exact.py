@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
-from ._validation import as_model_input, check_float_dtype, check_int
+from ._validation import (as_model_input, check_float_dtype, check_int,
+                          check_no_label_units)
 
 if TYPE_CHECKING:
     from .rbm import BernoulliRBM
@@ -58,6 +59,8 @@ def _bits(codes, n_units, dtype):
 
 def _smaller_layer(rbm) -> int:
     m = min(rbm.n_visible, rbm.n_hidden)
+    if rbm.n_hidden > rbm.n_visible:  # the visible layer is enumerated, bit by bit
+        check_no_label_units(rbm, "enumerating the visible layer")
     if m > MAX_EXACT_UNITS:
         raise ValueError(
             f"exact log Z enumerates 2**{m} states, too many; it supports a layer of "
@@ -155,6 +158,7 @@ def exact_samples(rbm: BernoulliRBM, n: int, *, seed: int = 0) -> tf.Tensor:
         Binary tensor (n, n_visible) in the model's dtype.
     """
     n = check_int(n, "n", low=1)
+    check_no_label_units(rbm, "exact_samples")
     m = _smaller_layer(rbm)
     rng = np.random.default_rng(seed)
     log_p = np.concatenate([tf.cast(chunk, tf.float64).numpy()

@@ -248,6 +248,9 @@ def fit_rbm(rbm: BernoulliRBM, x, rule: LearningRule | None = None, *,
     if rule.method in PERSISTENT_METHODS and rule.n_chains is None:
         rule = LearningRule.build(rule, n_chains=batch_size)
     if monitors is None and rbm.n_labels:  # the default monitors score bits
+        if validation_data is not None:
+            raise ValueError("an RBM with label units has no default monitors to "
+                             "use validation_data with; pass monitors= as well.")
         monitors = {}
     if monitors is None:
         if validation_data is not None:

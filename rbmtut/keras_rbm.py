@@ -14,7 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._validation import check_bool, check_instance, check_int, check_monitors
+from ._validation import (check_bool, check_instance, check_int, check_monitors,
+                          check_no_label_units)
 from .distribute import DistributedRBMTrainer, active_strategy, check_batch_size
 from .fitting import batch_dataset
 from .learning import RBMTrainer
@@ -112,6 +113,7 @@ class RBMModel(keras.Model):
         check_instance(trainer.rbm, "trainer.rbm", BernoulliRBM,
                        "The Keras model wraps binary RBMs; train Gaussian units "
                        "with rbmtut.train_epochs.")
+        check_no_label_units(trainer.rbm, "the Keras RBM model")
         if active_strategy() not in (None, trainer.strategy):
             raise ValueError(
                 "this model is built under a tf.distribute strategy, so Keras will "

@@ -57,6 +57,13 @@ class LabelledDBN(UntiedDBN):
             raise TypeError("lower must be a non-empty list of BernoulliRBMs.")
         check_instance(top, "top", LabelledRBM)
         sizes = [lower[0].n_visible] + [r.n_hidden for r in lower]
+        for i, (below, above) in enumerate(zip(lower, lower[1:])):
+            if below.n_hidden != above.n_visible:
+                raise ValueError(f"lower RBMs do not chain: rbm {i} has "
+                                 f"{below.n_hidden} hidden units, rbm {i + 1} "
+                                 f"{above.n_visible} visible units.")
+        if any(r.dtype != top.dtype for r in lower):
+            raise ValueError("lower and top must all have the same dtype.")
         if top.n_features != sizes[-1]:
             raise ValueError(f"top has {top.n_features} feature units but the layer "
                              f"below has {sizes[-1]}.")
@@ -71,6 +78,12 @@ class LabelledDBN(UntiedDBN):
         for mine, theirs in zip(model.top.parameters, top.parameters):
             mine.assign(theirs)
         return model
+
+    @classmethod
+    def from_dbn(cls, dbn):
+        """Not for a labelled stack: build one with :meth:`from_rbms`."""
+        raise TypeError("LabelledDBN.from_dbn is not defined; use "
+                        "LabelledDBN.from_rbms(lower_rbms, labelled_top).")
 
     def get_config(self) -> dict:
         """The arguments that rebuild a model of this shape."""
@@ -120,7 +133,10 @@ class LabelledDBN(UntiedDBN):
 
     def error_rate(self, v, labels) -> float:
         """Percentage of rows whose most probable label is wrong."""
-        y = self.top.label_input(labels)
+        v, y = self.layer_input(v), self.top.label_input(labels)
+        if v.shape[0] != y.shape[0]:
+            raise ValueError(f"v has {v.shape[0]} rows but labels has {y.shape[0]}; "
+                             "pass one label per row.")
         predicted = tf.argmax(self.label_probabilities(v), axis=1)
         return 100.0 * float(tf.reduce_mean(tf.cast(
             predicted != tf.argmax(y, axis=1), tf.float64)))

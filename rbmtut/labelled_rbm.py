@@ -39,7 +39,7 @@ def draw_categorical(probs, rng: tf.random.Generator) -> tf.Tensor:
     u = rng.uniform(tf.stack([tf.shape(probs)[0], 1]), dtype=probs.dtype)
     cdf = tf.cumsum(probs, axis=1)
     # The first index whose cumulative probability exceeds u (rounding-safe).
-    index = tf.reduce_sum(tf.cast(cdf < u * cdf[:, -1:], tf.int32), axis=1)
+    index = tf.reduce_sum(tf.cast(cdf <= u * cdf[:, -1:], tf.int32), axis=1)
     return tf.one_hot(tf.minimum(index, tf.shape(probs)[1] - 1), tf.shape(probs)[1],
                       dtype=probs.dtype)
 
@@ -76,6 +76,22 @@ class LabelledRBM(BernoulliRBM):
         """The arguments that rebuild a model of this shape."""
         return {"n_features": self.n_features, "n_labels": self.n_labels,
                 "n_hidden": self.n_hidden, "dtype": self.dtype.name, "name": self.name}
+
+    def init_visible_bias_from_data(self, x, *, eps: float = 1e-3) -> None:
+        """Set the biases so that, with zero weights, the model's marginals are
+        the data's: ``b_x = logit(mean of x)`` for the features and ``b_y =
+        log(label frequency)`` for the softmax labels.
+
+        Args:
+            x: joined rows ``[x, y]`` (n, n_features + n_labels), see :meth:`join`.
+            eps: clipping of the means away from 0 and 1, in (0, 0.5).
+        """
+        super().init_visible_bias_from_data(x, eps=eps)
+        v = np.asarray(self.visible_input(x), np.float64)
+        frequency = np.clip(v[:, self.n_features:].mean(axis=0), eps, 1.0)
+        b = self.b.numpy()
+        b[self.n_features:] = np.log(frequency)
+        self.b.assign(b)
 
     # -- inputs -----------------------------------------------------------------
     def visible_input(self, v, name: str = "v", values: str = "unit") -> tf.Tensor:

@@ -152,7 +152,8 @@ class LearningRule:
 
     def for_model(self, rbm) -> LearningRule:
         """This rule, checked against ``rbm``'s sizes and unit types."""
-        if self.method in ("pt", "fpcd"):
+        if self.method == "pt" or (self.method == "exact"
+                                   and rbm.n_hidden > rbm.n_visible):
             check_no_label_units(rbm, f"method={self.method!r}")
         if not isinstance(rbm, BernoulliRBM) and (self.method not in ("cd", "pcd")
                                                   or self.centering):

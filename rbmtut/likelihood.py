@@ -57,6 +57,7 @@ def log_conditionals(rbm: BernoulliRBM, v, index) -> tf.Tensor:
     """``log p(v_i | v_-i)`` for the bits ``index`` (n, m) of each row of ``v``
     (n, d): (n, m).
     """
+    check_no_label_units(rbm, "log_conditionals")
     a = rbm.hidden_logits(v)  # (n, H)
     v_i = tf.gather(v, index, batch_dims=1)  # (n, m)
     d = 1.0 - 2.0 * v_i  # change of v_i when flipped

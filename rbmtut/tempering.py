@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
-from ._validation import check_int, check_matrix
+from ._validation import check_int, check_matrix, check_no_label_units
 from .gibbs import ChainState
 from .nn import sample_bernoulli
 
@@ -117,6 +117,7 @@ class TemperedChains(tf.Module):
             The :class:`~rbmtut.gibbs.ChainState` of replica 0 after the swaps
             (``v_probs`` and ``h`` from its last Gibbs step).
         """
+        check_no_label_units(rbm, "parallel tempering")
         if not isinstance(k, (tf.Tensor, tf.Variable)):
             k = check_int(k, "k", low=1)
         beta = tf.constant(self.betas, rbm.dtype)[:, None, None]

@@ -1,11 +1,13 @@
 """Generative fine-tuning of a DBN by the up-down algorithm (contrastive wake-sleep).
 
 Hinton, Osindero & Teh (2006), "A fast learning algorithm for deep belief
-nets", section 5 and appendix B (labels left out).  Below the top RBM the
-weights are untied (:class:`UntiedDBN`): recognition ``R_l`` (n_l, n_{l+1})
-and ``r_l``, generative ``G_l`` (n_{l+1}, n_l) and ``g_l``.  With learning
-rate ``eps``, a batch of ``n`` and ``<.>`` the batch mean, one update
-(:meth:`UpDownTrainer.update`) is:
+nets", section 5 and appendix B.  With a labelled top RBM
+(:class:`rbmtut.labelled_dbn.LabelledDBN`) the labels sit beside ``s^{L-1}``:
+clamped in the positive phase, drawn one-hot from their softmax in the chain.
+Below the top RBM the weights are untied (:class:`UntiedDBN`): recognition
+``R_l`` (n_l, n_{l+1}) and ``r_l``, generative ``G_l`` (n_{l+1}, n_l) and
+``g_l``.  With learning rate ``eps``, a batch of ``n`` and ``<.>`` the batch
+mean, one update (:meth:`UpDownTrainer.update`) is:
 
     wake:   s^0 = v;  s^{l+1} ~ sigmoid(s^l R_l + r_l)          l = 0..L-2
             p^l = sigmoid(s^{l+1} G_l + g_l)
@@ -208,8 +210,10 @@ class UpDownTrainer(Trainer):
         wake_errors = [wake[l] - tf.sigmoid(wake_logits[l]) for l in range(n_lower)]
 
         # Top RBM: CD-k from the wake state of the penultimate layer (with the
-        # labels beside it: they are clamped in the positive phase, free in the
-        # chain, as in Hinton et al. 2006, appendix B).
+        # labels beside it: clamped in the positive phase, free in the chain.
+        # The chain's labels are one-hot samples; Hinton et al. 2006, appendix
+        # B, use their probabilities in the negative statistics, a variant
+        # with less noise.)
         pen = wake[-1] if labels is None else tf.concat([wake[-1], labels], axis=1)
         wake_top = top.sample_hidden(pen, rng)
         neg_pen = gibbs_chain(top, pen, self.k, rng, h0=wake_top).v
@@ -259,8 +263,8 @@ class UpDownTrainer(Trainer):
 def fit_updown(model: UntiedDBN, x, *, epochs: int = 1, batch_size: int = 100,
                learning_rate: float = 0.01, k: int = 3, seed: int = 0, monitors=None,
                callback=None, progress: bool = True) -> History:
-    """Fine-tune ``model`` by up-down updates over ``x`` (N, n_0) in [0, 1];
-    return the History.
+    """Fine-tune ``model`` by up-down updates over ``x`` (N, n_0) in [0, 1] (for
+    a labelled stack the pair ``(digits, labels)``); return the History.
 
     A shortcut for ``train_epochs(UpDownTrainer(model, ...), x, ...)``; build
     the trainer yourself to continue training with the same noise stream.

@@ -124,3 +124,39 @@ def test_an_untied_stack_uses_generative_weights_for_p_and_recognition_for_q():
     np.testing.assert_allclose((np.exp(q) * terms).sum(1) - log_z, bound, atol=1e-10)
     log_p_v = np.logaddexp.reduce(log_p_h1[None] + log_p_v_h1, axis=1)
     assert np.all(bound <= log_p_v + 1e-12)
+
+
+def test_two_untied_layers_below_the_top_against_enumeration():
+    from rbmtut.updown import UntiedDBN
+
+    untied = UntiedDBN.from_dbn(random_dbn([3, 3, 3, 2], seed=6))
+    rng = np.random.default_rng(7)
+    for p in (untied.recognition_weights + untied.recognition_biases
+              + untied.generative_weights + untied.generative_biases):
+        p.assign(rng.normal(0, 1, p.shape))
+    (R0, r0), (R1, r1) = [(R.numpy(), r.numpy()) for R, r in untied.recognition_layers()]
+    (G1, g1), (G0, g0) = [(G.numpy(), g.numpy()) for G, g in untied.generative_layers()]
+    log_z = float(exact.exact_log_partition(untied.top))
+    v = states(3)
+    h = states(3)
+    bound = np.zeros(len(v))
+    for h1 in h:
+        for h2 in h:
+            q = np.exp(log_bernoulli(h1, sigmoid(r0 + v @ R0))
+                       + log_bernoulli(h2, sigmoid(r1 + h1 @ R1)))     # (n,)
+            log_joint = (-untied.top.free_energy(h2[None]).numpy()[0] - log_z
+                         + log_bernoulli(h1, sigmoid(g1 + h2 @ G1))
+                         + log_bernoulli(v, sigmoid(g0 + h1 @ G0)))
+            log_q = np.log(q)
+            bound += q * (log_joint - log_q)
+            terms = dbn_likelihood.bound_terms(
+                untied, v, [np.tile(h1, (len(v), 1)), np.tile(h2, (len(v), 1))]).numpy()
+            np.testing.assert_allclose(terms - log_z, log_joint - log_q, atol=1e-10)
+    n = 4000
+    estimate = dbn_likelihood.log_likelihood_bound(untied, v, log_z, n_samples=n,
+                                                   seed=0).numpy()
+    # a generous 4 standard errors: the integrand's spread is at most a few nats here
+    per_sample = [dbn_likelihood.log_likelihood_bound(untied, v, log_z, n_samples=1,
+                                                      seed=s).numpy() for s in range(200)]
+    spread = np.std(per_sample, axis=0)
+    assert np.all(np.abs(estimate - bound) < 4 * spread / np.sqrt(n) + 1e-9)

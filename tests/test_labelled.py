@@ -95,19 +95,35 @@ def test_classification_by_free_energy_is_the_exact_label_posterior():
                                    want, atol=1e-10)
 
 
-def test_settling_estimates_the_label_posterior():
+def test_settling_matches_its_exact_expectation_and_the_label_posterior():
     model = random_model(3)
-    x = np.tile(bits(F)[[2, 5]], (2000, 1))  # 2,000 chains for each of two x
-    k = 20
-    got = model.settle(x, k=k, seed=0).numpy()
-    want = model.label_probabilities(x).numpy()
-    for rows in (slice(0, None, 2), slice(1, None, 2)):
-        # Each row averages p(y | h) over k steps of its own chain; the rows are
-        # independent, so the mean over 2,000 rows has the spread of the rows / sqrt(n).
-        spread = got[rows].std(axis=0) / np.sqrt(len(got[rows]))
-        # the first step starts from uniform labels: allow its 1/k of bias
-        bias = 1.0 / k
-        assert np.all(np.abs(got[rows].mean(0) - want[rows][0]) < 4 * spread + bias)
+    W, b, c = (p.numpy() for p in model.parameters)
+    x = bits(F)[5]
+    k, n = 20, 4000
+    got = model.settle(np.tile(x, (n, 1)), k=k, seed=0).numpy()
+    # The exact expectation of the estimate: the first h is drawn with the labels
+    # at 1/L each, then y_t ~ p(y | h_t) and h_{t+1} ~ p(h | x, y_t).
+    hs = bits(H)
+
+    def p_h(label_vector):  # p(h | x, y) for every h
+        p1 = 1 / (1 + np.exp(-(c + x @ W[:F] + label_vector @ W[F:])))
+        return np.prod(np.where(hs == 1, p1, 1 - p1), axis=1)
+
+    logits = b[F:] + hs @ W[F:].T
+    p_y_h = np.exp(logits - logits.max(1, keepdims=True))
+    p_y_h /= p_y_h.sum(1, keepdims=True)                      # (2**H, L)
+    T = np.stack([p_h(y) @ p_y_h for y in np.eye(L)])         # y -> y'
+    m = p_h(np.full(L, 1 / L)) @ p_y_h
+    expected = np.zeros(L)
+    for _ in range(k):
+        expected += m / k
+        m = m @ T
+    spread = got.std(axis=0) / np.sqrt(n)
+    assert np.all(np.abs(got.mean(0) - expected) < 4 * spread + 1e-12)
+    # ... and the chain's stationary answer is the exact posterior.
+    stationary = np.linalg.matrix_power(T, 200)[0]
+    np.testing.assert_allclose(stationary, model.label_probabilities(x[None]).numpy()[0],
+                               atol=1e-10)
     np.testing.assert_allclose(got.sum(1), 1.0, atol=1e-10)
 
 
@@ -206,11 +222,28 @@ def test_labelled_dbn_samples_and_saves(tmp_path):
     np.testing.assert_array_equal(a, b)
     assert a.shape == (3, 4) and np.all((a >= 0) & (a <= 1))
     assert dbn.sample(4, k=5, seed=0).shape == (4, 4)  # labels free
-    path = tmp_path / "labelled"
-    loaded = rbmtut.load_model(dbn.save(path))
+    loaded = rbmtut.load_model(dbn.save(tmp_path / "labelled"))
     assert isinstance(loaded, LabelledDBN) and isinstance(loaded.top, LabelledRBM)
     np.testing.assert_allclose(loaded.label_probabilities(bits(4)).numpy(),
                                dbn.label_probabilities(bits(4)).numpy())
+
+
+def test_class_conditional_digits_have_the_exact_expected_pixels():
+    dbn, lower, top = tiny_dbn(2)
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    (G1, g1), (G0, g0) = [(G.numpy(), g.numpy()) for G, g in dbn.generative_layers()]
+    pens = bits(3)
+    n = 20_000
+    for label in (0, 1):
+        log_p = -top.label_free_energies(pens).numpy()[:, label]
+        p_pen = np.exp(log_p - np.logaddexp.reduce(log_p))     # p(h^2 | y)
+        p1 = sigmoid(pens @ G1 + g1)                            # p(h^1 = 1 | h^2)
+        h1s = bits(3)
+        p_h1 = np.prod(np.where(h1s[None] == 1, p1[:, None], 1 - p1[:, None]), -1)
+        expected = p_pen @ p_h1 @ sigmoid(h1s @ G0 + g0)        # E[p(v | h^1) | y]
+        got = dbn.sample_digits(np.full(n, label), k=50, seed=label).numpy()
+        spread = got.std(axis=0) / np.sqrt(n)
+        assert np.all(np.abs(got.mean(0) - expected) < 4 * spread + 1e-12)
 
 
 def test_up_down_with_labels_updates_the_top_by_its_rule():
@@ -235,6 +268,21 @@ def test_up_down_with_labels_updates_the_top_by_its_rule():
     history = rbmtut.train_epochs(trainer, (bits(4), np.arange(16) % 2), epochs=2,
                                   batch_size=4, progress=False)
     assert len(history.epoch) == 2
+
+
+def test_up_down_clamps_labels_in_the_positive_phase_and_samples_them_in_the_chain():
+    dbn, *_ = tiny_dbn(3)
+    top = dbn.top
+    W, b, c = np.zeros(top.W.shape), np.zeros(top.b.shape), np.zeros(top.c.shape)
+    W[top.n_features + 0, 0], W[top.n_features + 1, 0] = 60.0, -60.0  # h_0 = [y = 0]
+    b[top.n_features + 1] = 200.0  # but the chain always draws label 1
+    for p, value in zip(top.parameters, (W, b, c)):
+        p.assign(value)
+    labels = np.array([0, 1] * 20)
+    state = UpDownTrainer(dbn, learning_rate=1e-9, k=1, seed=0).step(
+        (np.tile(bits(4)[3], (40, 1)), labels))
+    np.testing.assert_array_equal(state.wake_top.numpy()[:, 0], labels == 0)  # clamped
+    np.testing.assert_array_equal(state.negative_labels.numpy().argmax(1), 1)  # free
 
 
 def test_bad_inputs_are_refused():

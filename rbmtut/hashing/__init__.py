@@ -3,12 +3,14 @@ retrieval metrics and baselines.
 
 Semantic hashing (Salakhutdinov & Hinton 2009) gives every item a short
 binary code such that similar items get codes a few bit flips apart.  The
-package is in four parts, re-exported here:
+package is in five parts, re-exported here:
 
 - :mod:`rbmtut.hashing.codes`: real-valued codes to bits, packed into 64-bit words;
 - :mod:`rbmtut.hashing.search`: Hamming distances by XOR and popcount, k-nearest
   codes, and every item within a Hamming ball through a hash table of codes;
-- :mod:`rbmtut.hashing.metrics`: retrieval scores with relevance = same label;
+- :mod:`rbmtut.hashing.metrics`: retrieval scores with relevance = same label,
+  and paired bootstrap intervals for their differences;
+- :mod:`rbmtut.hashing.reranking`: a Hamming ball re-ranked on real features;
 - :mod:`rbmtut.hashing.baselines`: random-hyperplane LSH, PCA sign and PCA-ITQ
   (Gong & Lazebnik 2011).
 
@@ -21,10 +23,12 @@ the distances does.
 from .baselines import LinearHash, fit_itq, fit_lsh, fit_pca_sign
 from .codes import (PackedCodes, binarize_codes, pack_bits, popcount, swar_popcount,
                     unpack_bits)
-from .metrics import (RadiusCurves, RetrievalScores, average_precision,
-                      average_precision_from_hits, evaluate_retrieval, precision_at,
+from .metrics import (PairedDifference, RadiusCurves, RetrievalScores,
+                      average_precision, average_precision_from_hits,
+                      evaluate_retrieval, paired_bootstrap, precision_at,
                       radius_curves, radius_curves_from_hits, rank_by_distance,
                       ranked_hits)
+from .reranking import rerank_balls
 from .search import (HammingTable, Neighbours, hamming_distance_blocks,
                      hamming_distances, hamming_knn)
 
@@ -34,5 +38,6 @@ __all__ = [
     "hamming_knn", "HammingTable", "rank_by_distance", "ranked_hits",
     "average_precision_from_hits", "average_precision", "precision_at", "RadiusCurves",
     "radius_curves_from_hits", "radius_curves", "RetrievalScores", "evaluate_retrieval",
-    "LinearHash", "fit_lsh", "fit_pca_sign", "fit_itq",
+    "LinearHash", "fit_lsh", "fit_pca_sign", "fit_itq", "PairedDifference",
+    "paired_bootstrap", "rerank_balls",
 ]

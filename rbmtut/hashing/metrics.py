@@ -12,14 +12,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, check_real, check_seed
 from .codes import PackedCodes, check_packed
 from .search import hamming_distance_blocks
 
 __all__ = ["rank_by_distance", "ranked_hits",
            "average_precision_from_hits", "average_precision", "precision_at",
            "RadiusCurves", "radius_curves_from_hits", "radius_curves",
-           "RetrievalScores", "evaluate_retrieval"]
+           "RetrievalScores", "evaluate_retrieval", "PairedDifference",
+           "paired_bootstrap"]
 
 
 def _check_relevance(distances, relevant) -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +142,68 @@ class RetrievalScores(NamedTuple):
     precision: np.ndarray
     recall: np.ndarray
     retrieved_fraction: np.ndarray
+
+    @property
+    def precision_given_retrieved(self) -> np.ndarray:
+        """(n_bits + 1,) mean precision within radius r over the queries that
+        retrieve anything: ``precision / retrieved_fraction`` (NaN where no
+        query does).  ``precision`` counts an empty ball as 0; this does not."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.retrieved_fraction > 0,
+                            self.precision / self.retrieved_fraction, np.nan)
+
+
+class PairedDifference(NamedTuple):
+    """A difference of two per-query scores with a bootstrap interval.
+
+    Attributes:
+        difference: mean over queries of ``first - second``.
+        low, high: the percentile interval of that mean over resampled queries.
+        confidence: the interval's nominal coverage.
+    """
+
+    difference: float
+    low: float
+    high: float
+    confidence: float
+
+
+def paired_bootstrap(first, second, *, n_resamples: int = 2000,
+                     confidence: float = 0.95, seed: int = 0) -> PairedDifference:
+    """Percentile bootstrap of the mean paired difference of two per-query scores.
+
+    The queries are resampled with replacement ``n_resamples`` times, the
+    same resample for both scores, so the interval reflects only how much
+    the difference depends on which queries were drawn (e.g. two methods'
+    ``average_precision`` on the same queries).
+
+    Args:
+        first, second: (n_queries,) scores of the same queries, n_queries >= 2.
+        n_resamples: bootstrap resamples, >= 100.
+        confidence: in (0, 1).
+        seed: seed of the resampling.
+
+    Returns:
+        :class:`PairedDifference`.
+    """
+    first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
+    if not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
+        raise ValueError("first and second must be finite scores.")
+    if first.ndim != 1 or first.shape != second.shape or len(first) < 2:
+        raise ValueError("first and second must be 1-D with the same length >= 2 "
+                         f"(one score per query); got {first.shape} and "
+                         f"{second.shape}.")
+    n_resamples = check_int(n_resamples, "n_resamples", low=100)
+    confidence = check_real(confidence, "confidence", low=0.0, high=1.0,
+                            low_open=True, high_open=True)
+    diff, rng = first - second, np.random.default_rng(check_seed(seed))
+    chunk = max(1, 2**22 // len(diff))  # about 32 MB of indices at a time
+    means = np.concatenate([
+        diff[rng.integers(0, len(diff), (min(chunk, n_resamples - start), len(diff)))]
+        .mean(axis=1) for start in range(0, n_resamples, chunk)])
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return PairedDifference(float(diff.mean()), float(low), float(high), confidence)
 
 
 def _check_labels(labels, n: int, name: str) -> np.ndarray:
