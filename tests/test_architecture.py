@@ -29,7 +29,7 @@ LAYERS = [
     "rbmtut.fitting", "rbmtut.keras_rbm", "rbmtut.regularizers", "rbmtut.autoencoders",
     "rbmtut.autoencoder_training",
     "rbmtut.dbn", "rbmtut.dbn_likelihood", "rbmtut.pretraining", "rbmtut.updown", "rbmtut.labelled_dbn", "rbmtut.vae",
-    "rbmtut.hashing.codes", "rbmtut.hashing.search", "rbmtut.hashing.reranking",
+    "rbmtut.hashing.codes", "rbmtut.hashing.semantic", "rbmtut.hashing.search", "rbmtut.hashing.reranking",
     "rbmtut.hashing.metrics",
     "rbmtut.hashing.baselines", "rbmtut.hashing", "rbmtut.classifiers", "rbmtut.features",
     "rbmtut",

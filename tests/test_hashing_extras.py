@@ -77,3 +77,10 @@ def test_rerank_balls_returns_the_nearest_items_of_each_ball():
     assert np.all(got.indices == -1)
     with pytest.raises(ValueError, match="one ball per query"):
         hashing.rerank_balls(balls[:3], x_q, x_db, 5)
+    outside = [hashing.Neighbours(np.array([0, 500]), np.zeros(2))]
+    with pytest.raises(ValueError, match="ball 0 holds indices outside"):
+        hashing.rerank_balls(outside, x_q[:1], x_db, 3)
+    # float32 features give the float64 answer
+    found32 = hashing.rerank_balls(balls, x_q.astype(np.float32),
+                                   x_db.astype(np.float32), 5)
+    np.testing.assert_allclose(found32.distances, found.distances, rtol=1e-5)

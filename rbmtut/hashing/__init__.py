@@ -3,7 +3,7 @@ retrieval metrics and baselines.
 
 Semantic hashing (Salakhutdinov & Hinton 2009) gives every item a short
 binary code such that similar items get codes a few bit flips apart.  The
-package is in five parts, re-exported here:
+package is in six parts, re-exported here:
 
 - :mod:`rbmtut.hashing.codes`: real-valued codes to bits, packed into 64-bit words;
 - :mod:`rbmtut.hashing.search`: Hamming distances by XOR and popcount, k-nearest
@@ -11,6 +11,8 @@ package is in five parts, re-exported here:
 - :mod:`rbmtut.hashing.metrics`: retrieval scores with relevance = same label,
   and paired bootstrap intervals for their differences;
 - :mod:`rbmtut.hashing.reranking`: a Hamming ball re-ranked on real features;
+- :mod:`rbmtut.hashing.semantic`: semantic hashing's fine-tuning with
+  deterministic noise at the code units' input;
 - :mod:`rbmtut.hashing.baselines`: random-hyperplane LSH, PCA sign and PCA-ITQ
   (Gong & Lazebnik 2011).
 
@@ -29,6 +31,7 @@ from .metrics import (PairedDifference, RadiusCurves, RetrievalScores,
                       radius_curves, radius_curves_from_hits, rank_by_distance,
                       ranked_hits)
 from .reranking import rerank_balls
+from .semantic import deterministic_code_noise, fit_semantic_hashing, semantic_codes
 from .search import (HammingTable, Neighbours, hamming_distance_blocks,
                      hamming_distances, hamming_knn)
 
@@ -39,5 +42,6 @@ __all__ = [
     "average_precision_from_hits", "average_precision", "precision_at", "RadiusCurves",
     "radius_curves_from_hits", "radius_curves", "RetrievalScores", "evaluate_retrieval",
     "LinearHash", "fit_lsh", "fit_pca_sign", "fit_itq", "PairedDifference",
-    "paired_bootstrap", "rerank_balls",
+    "paired_bootstrap", "rerank_balls", "deterministic_code_noise",
+    "fit_semantic_hashing", "semantic_codes",
 ]

@@ -32,31 +32,47 @@ def rerank_balls(balls, query_features, database_features, k: int) -> Neighbours
         :class:`~rbmtut.hashing.Neighbours` with ``indices`` (n_queries, k)
         ordered by squared Euclidean distance (ties by index), padded with
         -1 where a ball holds fewer than ``k`` items, and ``distances`` the
-        squared distances (``inf`` in the padding).  Distances are computed
-        in float64 from the differences, whatever the features' dtype.
+        squared distances (``inf`` in the padding).  They are sums of
+        squared differences, taken in the features' precision (float32 or
+        float64) and summed in float64.
     """
     k = check_int(k, "k", low=1)
-    database_features = np.asarray(
-        check_matrix(database_features, "database_features"), np.float64)
-    query_features = np.asarray(
-        check_matrix(query_features, "query_features",
-                     width=database_features.shape[1]), np.float64)
+    database_features = check_matrix(database_features, "database_features")
+    query_features = check_matrix(query_features, "query_features",
+                                  width=database_features.shape[1])
+    # Differences in the features' own precision (at least float32), sums in float64.
+    dtype = np.result_type(database_features.dtype, query_features.dtype, np.float32)
+    database_features = database_features.astype(dtype, copy=False)
+    query_features = query_features.astype(dtype, copy=False)
     balls = list(balls)
     if len(balls) != len(query_features):
         raise ValueError(f"got {len(balls)} balls for {len(query_features)} queries; "
                          "pass one ball per query.")
-    n = len(database_features)
-    indices = np.full((len(balls), k), -1, np.intp)
-    distances = np.full((len(balls), k), np.inf)
-    for q, ball in enumerate(balls):
-        items = np.asarray(ball.indices)
-        if not len(items):
-            continue
-        if items.min() < 0 or items.max() >= n:
-            raise ValueError(f"ball {q} holds indices outside [0, {n}); pass the "
-                             "balls of this database.")
-        # A ball is small: the exact differences cost little and cannot cancel.
-        d = np.sum((database_features[items] - query_features[q]) ** 2, axis=1)
-        order = np.lexsort((items, d))[:k]
-        indices[q, :len(order)], distances[q, :len(order)] = items[order], d[order]
+    n, n_queries = len(database_features), len(balls)
+    sizes = np.array([len(ball.indices) for ball in balls], np.intp)
+    items = np.concatenate([np.asarray(ball.indices, np.intp).reshape(-1)
+                            for ball in balls] + [np.zeros(0, np.intp)])
+    owner = np.repeat(np.arange(n_queries), sizes)  # the query each item came from
+    if len(items) and (items.min() < 0 or items.max() >= n):
+        bad = owner[(items < 0) | (items >= n)][0]
+        raise ValueError(f"ball {bad} holds indices outside [0, {n}); pass the "
+                         "balls of this database.")
+    # One ball at a time: its rows stay in cache and the query is broadcast,
+    # not copied.  Differences, unlike the expanded form |a|^2 - 2ab + |b|^2,
+    # cannot cancel.
+    d = np.empty(len(items))
+    starts = np.cumsum(sizes) - sizes
+    for q in np.flatnonzero(sizes):
+        rows = slice(starts[q], starts[q] + sizes[q])
+        diff = database_features[items[rows]] - query_features[q]
+        d[rows] = np.einsum("ij,ij->i", diff, diff, dtype=np.float64)
+    # Sorted by query, then distance, then index: each query's items stay
+    # together, and its first k are the answer.
+    order = np.lexsort((items, d, owner))
+    rank = np.arange(len(order)) - np.repeat(starts, sizes)
+    keep = order[rank < k]
+    indices = np.full((n_queries, k), -1, np.intp)
+    distances = np.full((n_queries, k), np.inf)
+    indices[owner[keep], rank[rank < k]] = items[keep]
+    distances[owner[keep], rank[rank < k]] = d[keep]
     return Neighbours(indices, distances)
