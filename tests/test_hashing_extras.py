@@ -84,3 +84,31 @@ def test_rerank_balls_returns_the_nearest_items_of_each_ball():
     found32 = hashing.rerank_balls(balls, x_q.astype(np.float32),
                                    x_db.astype(np.float32), 5)
     np.testing.assert_allclose(found32.distances, found.distances, rtol=1e-5)
+
+
+def test_rerank_balls_pads_short_balls_breaks_ties_by_index_and_refuses_bad_balls():
+    x_db = np.array([[0.0, 0], [1, 0], [0, 1], [1, 1], [2, 0]], np.float32)
+    x_q = np.array([[0.0, 0], [0, 0], [0, 0]], np.float32)
+    balls = [hashing.Neighbours(np.zeros(0, np.intp), np.zeros(0)),   # empty
+             hashing.Neighbours(np.array([4, 2]), np.zeros(2)),       # shorter than k
+             hashing.Neighbours(np.array([3, 2, 1, 0, 4]), np.zeros(5))]
+    found = hashing.rerank_balls(balls, x_q, x_db, 3)
+    np.testing.assert_array_equal(found.indices, [[-1, -1, -1], [2, 4, -1], [0, 1, 2]])
+    np.testing.assert_array_equal(found.distances,
+                                  [[np.inf] * 3, [1, 4, np.inf], [0, 1, 1]])
+    # items 1 and 2 tie at distance 1: the lower index comes first, in any ball order
+    assert list(found.indices[2]) == [0, 1, 2]
+    # bool features are compared as 0/1
+    as_bool = hashing.rerank_balls(balls, x_q.astype(bool), np.minimum(x_db, 1) > 0, 3)
+    np.testing.assert_array_equal(as_bool.indices[2], [0, 1, 2])
+    bad = [(hashing.Neighbours(np.array([0.5, 1.0]), None), "1-D integer array"),
+           (hashing.Neighbours(np.array([[0, 1]]), None), "1-D integer array"),
+           ([0, 1], "must be a Neighbours")]
+    for ball, message in bad:
+        with pytest.raises(TypeError, match=message):
+            hashing.rerank_balls([ball], x_q[:1], x_db, 2)
+    with pytest.raises(TypeError, match="balls must be a list of Neighbours"):
+        hashing.rerank_balls(None, x_q[:1], x_db, 2)
+    with pytest.raises(TypeError, match="balls must be a list of Neighbours"):
+        hashing.rerank_balls(3, x_q[:1], x_db, 2)
+

@@ -58,7 +58,9 @@ def test_monitors_run_after_every_epoch():
     history = hashing.fit_semantic_hashing(
         model, x, noise_std=2.0, epochs=3, seed=0, progress=False,
         monitors={"ones": lambda m: float(hashing.semantic_codes(m, x).mean())})
-    assert len(history["ones"]) == 3 and all(0 <= v <= 1 for v in history["ones"])
+    assert len(history["ones"]) == 3
+    # the last value is the finished model's: monitors run after each epoch
+    assert history["ones"][-1] == float(hashing.semantic_codes(model, x).mean())
 
 
 def test_refusals_name_the_argument():
@@ -68,6 +70,12 @@ def test_refusals_name_the_argument():
                                      noise_std=1.0, epochs=1)
     with pytest.raises(TypeError, match="model must be an rbmtut Autoencoder"):
         hashing.semantic_codes(DBN([12, 4]), x)
+    with pytest.raises(ValueError, match="logistic code units"):
+        hashing.semantic_codes(Autoencoder([12, 4], code_activation="linear"), x)
+    for args, name in [((0, 4, 1.0), "n_examples"), ((5, 0, 1.0), "n_bits"),
+                       ((5, 4, -1.0), "noise_std")]:
+        with pytest.raises(ValueError, match=name):
+            hashing.deterministic_code_noise(*args)
     model = Autoencoder([12, 4])
     with pytest.raises(ValueError, match="noise_std"):
         hashing.fit_semantic_hashing(model, x, noise_std=-1.0, epochs=1)

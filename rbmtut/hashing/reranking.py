@@ -41,17 +41,24 @@ def rerank_balls(balls, query_features, database_features, k: int) -> Neighbours
     query_features = check_matrix(query_features, "query_features",
                                   width=database_features.shape[1])
     # Differences in the features' own precision (at least float32), sums in float64.
+    # (only the gathered rows are converted: the database is never copied whole)
     dtype = np.result_type(database_features.dtype, query_features.dtype, np.float32)
-    database_features = database_features.astype(dtype, copy=False)
     query_features = query_features.astype(dtype, copy=False)
-    balls = list(balls)
+    if balls is None or isinstance(balls, (str, bytes)):
+        raise TypeError("balls must be a list of Neighbours, one per query (what "
+                        f"HammingTable.lookup_batch returns); got {balls!r}.")
+    try:
+        balls = list(balls)
+    except TypeError:
+        raise TypeError("balls must be a list of Neighbours, one per query; got "
+                        f"{type(balls).__name__}.") from None
     if len(balls) != len(query_features):
         raise ValueError(f"got {len(balls)} balls for {len(query_features)} queries; "
                          "pass one ball per query.")
     n, n_queries = len(database_features), len(balls)
-    sizes = np.array([len(ball.indices) for ball in balls], np.intp)
-    items = np.concatenate([np.asarray(ball.indices, np.intp).reshape(-1)
-                            for ball in balls] + [np.zeros(0, np.intp)])
+    indices_of = [_ball_indices(ball, q) for q, ball in enumerate(balls)]
+    sizes = np.array([len(idx) for idx in indices_of], np.intp)
+    items = np.concatenate(indices_of + [np.zeros(0, np.intp)])
     owner = np.repeat(np.arange(n_queries), sizes)  # the query each item came from
     if len(items) and (items.min() < 0 or items.max() >= n):
         bad = owner[(items < 0) | (items >= n)][0]
@@ -64,7 +71,8 @@ def rerank_balls(balls, query_features, database_features, k: int) -> Neighbours
     starts = np.cumsum(sizes) - sizes
     for q in np.flatnonzero(sizes):
         rows = slice(starts[q], starts[q] + sizes[q])
-        diff = database_features[items[rows]] - query_features[q]
+        rows_of_ball = database_features[items[rows]].astype(dtype, copy=False)
+        diff = rows_of_ball - query_features[q]
         d[rows] = np.einsum("ij,ij->i", diff, diff, dtype=np.float64)
     # Sorted by query, then distance, then index: each query's items stay
     # together, and its first k are the answer.
@@ -76,3 +84,16 @@ def rerank_balls(balls, query_features, database_features, k: int) -> Neighbours
     indices[owner[keep], rank[rank < k]] = items[keep]
     distances[owner[keep], rank[rank < k]] = d[keep]
     return Neighbours(indices, distances)
+
+
+def _ball_indices(ball, q: int) -> np.ndarray:
+    """Ball ``q``'s database indices as a 1-D intp array, or a clear TypeError."""
+    if not hasattr(ball, "indices"):
+        raise TypeError(f"balls[{q}] must be a Neighbours (with .indices), as "
+                        "HammingTable.lookup_batch returns; got "
+                        f"{type(ball).__name__}.")
+    idx = np.asarray(ball.indices)
+    if idx.ndim != 1 or not (idx.size == 0 or np.issubdtype(idx.dtype, np.integer)):
+        raise TypeError(f"balls[{q}].indices must be a 1-D integer array of database "
+                        f"indices; got {idx.dtype} of shape {idx.shape}.")
+    return idx.astype(np.intp, copy=False)
