@@ -31,9 +31,9 @@ from .metrics import (PairedDifference, RadiusCurves, RetrievalScores,
                       radius_curves, radius_curves_from_hits, rank_by_distance,
                       ranked_hits)
 from .reranking import rerank_balls
-from .semantic import deterministic_code_noise, fit_semantic_hashing, semantic_codes
 from .search import (HammingTable, Neighbours, hamming_distance_blocks,
                      hamming_distances, hamming_knn)
+from .semantic import deterministic_code_noise, fit_semantic_hashing, semantic_codes
 
 __all__ = [
     "binarize_codes", "PackedCodes", "pack_bits", "unpack_bits", "popcount",

@@ -44,9 +44,6 @@ def rerank_balls(balls, query_features, database_features, k: int) -> Neighbours
     # (only the gathered rows are converted: the database is never copied whole)
     dtype = np.result_type(database_features.dtype, query_features.dtype, np.float32)
     query_features = query_features.astype(dtype, copy=False)
-    if balls is None or isinstance(balls, (str, bytes)):
-        raise TypeError("balls must be a list of Neighbours, one per query (what "
-                        f"HammingTable.lookup_batch returns); got {balls!r}.")
     try:
         balls = list(balls)
     except TypeError:
@@ -78,11 +75,12 @@ def rerank_balls(balls, query_features, database_features, k: int) -> Neighbours
     # together, and its first k are the answer.
     order = np.lexsort((items, d, owner))
     rank = np.arange(len(order)) - np.repeat(starts, sizes)
-    keep = order[rank < k]
+    first = rank < k
+    keep, slot = order[first], rank[first]
     indices = np.full((n_queries, k), -1, np.intp)
     distances = np.full((n_queries, k), np.inf)
-    indices[owner[keep], rank[rank < k]] = items[keep]
-    distances[owner[keep], rank[rank < k]] = d[keep]
+    indices[owner[keep], slot] = items[keep]
+    distances[owner[keep], slot] = d[keep]
     return Neighbours(indices, distances)
 
 
